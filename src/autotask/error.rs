@@ -1,0 +1,61 @@
+//! What can go wrong talking to Autotask, phrased for the person who has to fix it: a rejected
+//! credential names which one (and the variable it came from), a failed page names the entity and
+//! the last id reached.
+
+#[derive(Debug, thiserror::Error)]
+pub enum AutotaskError {
+    #[error(
+        "Autotask does not know the API user {username:?} (from {var}): zone discovery answered \
+         \"Zone information could not be determined\". Check the user name; it must be an \
+         API-only user"
+    )]
+    UnknownUser { username: String, var: String },
+    #[error(
+        "Autotask rejected the integration code (from {var}): \"IntegrationCode is invalid.\" \
+         Check the API user's tracking identifier"
+    )]
+    BadIntegrationCode { var: String },
+    #[error("Autotask rejected the secret of API user {username:?} (HTTP 401): check {var}")]
+    BadSecret { username: String, var: String },
+    #[error("Autotask {route} answered HTTP {status}: {message}")]
+    Http {
+        route: String,
+        status: u16,
+        message: String,
+    },
+    #[error("Autotask {route}: could not reach the server")]
+    Transport {
+        route: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("Autotask {route}: unexpected answer at `{path}`: {message}")]
+    Decode {
+        route: String,
+        path: String,
+        message: String,
+    },
+    #[error(
+        "extracting Autotask {entity} failed after {attempts} attempts (last id reached: {last_id}); \
+         `atpp extract --resume` continues from there"
+    )]
+    PageFailed {
+        entity: String,
+        attempts: u32,
+        last_id: String,
+        #[source]
+        source: Box<AutotaskError>,
+    },
+}
+
+impl AutotaskError {
+    /// Worth another attempt: throttling, thread threshold, server errors, truncated bodies and
+    /// dropped connections. Credential errors are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            AutotaskError::Http { status, .. } => *status == 429 || *status >= 500,
+            AutotaskError::Transport { .. } | AutotaskError::Decode { .. } => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The command line: each subcommand parses its flags and calls one stage (or the demo, or the
+//! simulators), and says how it went as an `Outcome` that `main` maps to an exit code.
+
+use crate::app::App;
+use crate::demo::{self, World};
+use crate::pipeline::{Environment, Pipeline};
+use crate::sim::autotask::AutotaskSimOptions;
+use crate::sim::generator::MspSpec;
+use crate::sim::passportal::PassportalSimOptions;
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// How a command ended, when it did not fail outright. See README for the exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything asked was done.
+    Success,
+    /// Some rows failed; the rest was done (exit 4).
+    PartialFailure,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::PartialFailure => 4,
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "atpp",
+    version,
+    about = "Bring an MSP's records from Datto Autotask PSA into N-able Passportal"
+)]
+pub struct Cli {
+    /// More detail on stderr (-v: info, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// The pipeline file (e.g. pipelines/migration.toml).
+    #[arg(long, short)]
+    pub pipeline: PathBuf,
+    /// Staging folder, overriding the pipeline's `staging_dir`.
+    #[arg(long)]
+    pub staging: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// The run to act on (default: the latest).
+    #[arg(long)]
+    pub run: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline against built-in simulators of both services and print the overview.
+    Demo {
+        /// Seed of the generated MSP.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Staging folder for the demo (cleared first).
+        #[arg(long, default_value = "staging/demo")]
+        staging: PathBuf,
+    },
+    /// Start the Autotask and Passportal simulators and keep them running (Ctrl-C stops).
+    Sim {
+        #[arg(long, default_value_t = 8081)]
+        autotask_port: u16,
+        #[arg(long, default_value_t = 8082)]
+        passportal_port: u16,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Extract both sides into a new run folder.
+    Extract(PipelineArgs),
+    /// Match a run's extract into review tables.
+    Match(RunArgs),
+    /// Validate the review tables, print the overview, freeze the plan.
+    Plan {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Print the plan's overview as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a run's frozen plan to Passportal.
+    Load(RunArgs),
+    /// extract → match → plan → load.
+    Run(PipelineArgs),
+    /// List the Passportal routes used, and which are assumed.
+    Routes,
+}
+
+fn app(args: &PipelineArgs) -> anyhow::Result<App> {
+    let pipeline = Pipeline::load(&args.pipeline)?;
+    App::new(pipeline, args.staging.as_deref(), Box::new(Environment))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Demo { seed, staging } => runtime()?.block_on(demo_command(seed, &staging)),
+        Command::Sim {
+            autotask_port,
+            passportal_port,
+            seed,
+        } => runtime()?.block_on(sim_command(autotask_port, passportal_port, seed)),
+        Command::Extract(args) => {
+            let app = app(&args)?;
+            let (run, summary) = runtime()?.block_on(app.extract())?;
+            for (file, rows) in &summary.files {
+                println!("{rows:>8} rows  {file}");
+            }
+            println!("run {} in {}", run.id, run.dir.display());
+            Ok(Outcome::Success)
+        }
+        Command::Match(args) => {
+            let app = app(&args.pipeline)?;
+            let (run, summary) = app.match_run(args.run.as_deref())?;
+            for (entity, counts) in &summary {
+                let parts: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
+                println!("{entity}: {}", parts.join(", "));
+            }
+            println!("review tables in {}", run.path("review").display());
+            Ok(Outcome::Success)
+        }
+        Command::Plan { args, json } => {
+            let app = app(&args.pipeline)?;
+            let (run, plan) = app.plan(args.run.as_deref())?;
+            if json {
+                let value = serde_json::json!({
+                    "run_id": plan.run_id,
+                    "overview": plan.overview,
+                    "warnings": plan.warnings,
+                    "plan_file": run.path(crate::plan::PLAN_FILE),
+                });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                print!("{}", crate::plan::render_overview(&plan));
+                println!(
+                    "plan frozen in {}",
+                    run.path(crate::plan::PLAN_FILE).display()
+                );
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Load(args) => {
+            let app = app(&args.pipeline)?;
+            let (run, summary) = runtime()?.block_on(app.load(args.run.as_deref()))?;
+            Ok(report_load(&run.path(crate::load::ERRORS_FILE), &summary))
+        }
+        Command::Run(args) => {
+            let app = app(&args)?;
+            runtime()?.block_on(async {
+                let (run, _) = app.extract().await?;
+                app.match_run(Some(&run.id))?;
+                let (_, plan) = app.plan(Some(&run.id))?;
+                print!("{}", crate::plan::render_overview(&plan));
+                let (run, summary) = app.load(Some(&run.id)).await?;
+                Ok(report_load(&run.path(crate::load::ERRORS_FILE), &summary))
+            })
+        }
+        Command::Routes => {
+            for r in crate::passportal::routes::ALL {
+                let status = if r.confirmed { "confirmed" } else { "ASSUMED" };
+                println!(
+                    "{:<6} {:<32} {:<10} {}",
+                    r.method, r.path, status, r.purpose
+                );
+            }
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+fn report_load(errors_file: &Path, summary: &crate::load::LoadSummary) -> Outcome {
+    print!("{}", crate::load::render_summary(summary));
+    if summary.failed() > 0 {
+        eprintln!(
+            "{} row(s) failed; see {}",
+            summary.failed(),
+            errors_file.display()
+        );
+        Outcome::PartialFailure
+    } else {
+        Outcome::Success
+    }
+}
+
+async fn demo_command(seed: u64, staging: &Path) -> anyhow::Result<Outcome> {
+    let spec = MspSpec::demo(seed);
+    let started = std::time::Instant::now();
+    let report = demo::run_demo(&spec, staging).await?;
+    println!(
+        "Generated MSP (seed {seed}): {} Autotask companies, {} Passportal clients",
+        report.msp.autotask.companies.len(),
+        report.msp.passportal.clients.len()
+    );
+    println!();
+    print!("{}", crate::plan::render_overview(&report.plan));
+    println!();
+    print!("{}", crate::load::render_summary(&report.load));
+    println!();
+    let stages: Vec<String> = report
+        .timings
+        .iter()
+        .map(|(stage, at)| format!("{stage} {:.1}s", at.as_secs_f64()))
+        .collect();
+    println!(
+        "Done in {:.1} s ({}). Run folder: {}",
+        started.elapsed().as_secs_f64(),
+        stages.join(", "),
+        report.run_dir.display()
+    );
+    println!("Review tables: {}", report.run_dir.join("review").display());
+    Ok(if report.load.failed() > 0 {
+        Outcome::PartialFailure
+    } else {
+        Outcome::Success
+    })
+}
+
+async fn sim_command(
+    autotask_port: u16,
+    passportal_port: u16,
+    seed: u64,
+) -> anyhow::Result<Outcome> {
+    let spec = MspSpec::demo(seed);
+    let world = World::start(
+        &spec,
+        autotask_port,
+        passportal_port,
+        AutotaskSimOptions::default(),
+        PassportalSimOptions::default(),
+    )
+    .await?;
+    println!(
+        "Autotask simulator:   {} (zone discovery {})",
+        world.autotask_server.base_url(),
+        crate::sim::autotask::discovery_url(&world.autotask_server)
+    );
+    println!(
+        "Passportal simulator: {}",
+        world.passportal_server.base_url()
+    );
+    println!(
+        "{} companies, {} clients (seed {seed}). Point a pipeline at them \
+         (pipelines/demo.toml uses ports 8081/8082) and set the simulators' credentials:",
+        world.msp.autotask.companies.len(),
+        world.msp.passportal.clients.len()
+    );
+    let pipeline = Pipeline::parse(demo::DEMO_PIPELINE, Path::new("pipelines/demo.toml"))?;
+    for (name, value) in demo::sim_credential_values(&pipeline) {
+        println!("  export {name}={value}");
+    }
+    println!("Ctrl-C stops them.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    world.stop().await;
+    Ok(Outcome::Success)
+}

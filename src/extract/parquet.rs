@@ -1,0 +1,177 @@
+//! Staged Parquet files: typed columns built from records, written in batches (memory does not
+//! grow with the entity's size) to a temporary name and renamed when complete, and read back
+//! column by column.
+
+use crate::staging::{AtomicFile, StagingError};
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParquetError {
+    #[error(transparent)]
+    Staging(#[from] StagingError),
+    #[error("Parquet file {path}: {message}")]
+    Polars { path: PathBuf, message: String },
+}
+
+fn polars_err(path: &Path) -> impl FnOnce(PolarsError) -> ParquetError + '_ {
+    move |e| ParquetError::Polars {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// A text column.
+pub fn text_col<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<Option<&str>>>())
+}
+
+/// An integer column.
+pub fn int_col(name: &str, values: impl Iterator<Item = Option<i64>>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<Option<i64>>>())
+}
+
+/// A boolean column.
+pub fn bool_col(name: &str, values: impl Iterator<Item = Option<bool>>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<Option<bool>>>())
+}
+
+/// A UTC timestamp column (milliseconds).
+pub fn time_col(name: &str, values: impl Iterator<Item = Option<DateTime<Utc>>>) -> Column {
+    let ms: Vec<Option<i64>> = values.map(|v| v.map(|t| t.timestamp_millis())).collect();
+    Column::new(name.into(), ms)
+        .cast(&DataType::Datetime(
+            TimeUnit::Milliseconds,
+            Some(TimeZone::UTC),
+        ))
+        .expect("i64 casts to datetime")
+}
+
+/// Build a frame from columns of equal length.
+pub fn frame(columns: Vec<Column>) -> DataFrame {
+    DataFrame::new_infer_height(columns).expect("columns of equal length and unique names")
+}
+
+/// A Parquet file being written batch by batch; `finish` renames it into place.
+pub struct ParquetSink {
+    path: PathBuf,
+    atomic: AtomicFile,
+    writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
+    rows: u64,
+}
+
+impl ParquetSink {
+    pub fn create(path: &Path) -> Result<ParquetSink, ParquetError> {
+        Ok(ParquetSink {
+            path: path.to_path_buf(),
+            atomic: AtomicFile::create(path)?,
+            writer: None,
+            rows: 0,
+        })
+    }
+
+    /// Append a batch (its schema must match the first batch's).
+    pub fn write(&mut self, batch: &DataFrame) -> Result<(), ParquetError> {
+        if self.writer.is_none() {
+            let file = self
+                .atomic
+                .file()
+                .try_clone()
+                .map_err(|e| ParquetError::Polars {
+                    path: self.path.clone(),
+                    message: e.to_string(),
+                })?;
+            let writer = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .batched(batch.schema())
+                .map_err(polars_err(&self.path))?;
+            self.writer = Some(writer);
+        }
+        if batch.height() > 0 {
+            self.writer
+                .as_mut()
+                .expect("writer created above")
+                .write_batch(batch)
+                .map_err(polars_err(&self.path))?;
+        }
+        self.rows += batch.height() as u64;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Close the file and rename it into place; returns the rows written. `empty` gives the
+    /// schema when no batch was written.
+    pub fn finish(mut self, empty: &DataFrame) -> Result<u64, ParquetError> {
+        if self.writer.is_none() {
+            self.write(empty)?;
+        }
+        let writer = self.writer.take().expect("writer exists");
+        writer.finish().map_err(polars_err(&self.path))?;
+        drop(writer);
+        self.atomic.commit()?;
+        Ok(self.rows)
+    }
+}
+
+/// Write a whole frame to a Parquet file atomically.
+pub fn write_frame(path: &Path, df: &DataFrame) -> Result<u64, ParquetError> {
+    let mut sink = ParquetSink::create(path)?;
+    sink.write(df)?;
+    sink.finish(df)
+}
+
+/// Read a whole Parquet file.
+pub fn read_frame(path: &Path) -> Result<DataFrame, ParquetError> {
+    let file = File::open(path).map_err(|e| ParquetError::Polars {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    ParquetReader::new(file).finish().map_err(polars_err(path))
+}
+
+/// Typed access to a staged frame's columns, naming the file in every error.
+pub struct Columns<'a> {
+    pub path: &'a Path,
+    pub df: &'a DataFrame,
+}
+
+impl Columns<'_> {
+    fn column(&self, name: &str) -> Result<&Column, ParquetError> {
+        self.df.column(name).map_err(polars_err(self.path))
+    }
+
+    pub fn text(&self, name: &str) -> Result<Vec<Option<String>>, ParquetError> {
+        let c = self.column(name)?;
+        let s = c.str().map_err(polars_err(self.path))?;
+        Ok(s.iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    pub fn int(&self, name: &str) -> Result<Vec<Option<i64>>, ParquetError> {
+        let c = self.column(name)?;
+        let s = c.i64().map_err(polars_err(self.path))?;
+        Ok(s.iter().collect())
+    }
+
+    pub fn boolean(&self, name: &str) -> Result<Vec<Option<bool>>, ParquetError> {
+        let c = self.column(name)?;
+        let s = c.bool().map_err(polars_err(self.path))?;
+        Ok(s.iter().collect())
+    }
+
+    pub fn time(&self, name: &str) -> Result<Vec<Option<DateTime<Utc>>>, ParquetError> {
+        let c = self
+            .column(name)?
+            .cast(&DataType::Int64)
+            .map_err(polars_err(self.path))?;
+        let s = c.i64().map_err(polars_err(self.path))?;
+        Ok(s.iter()
+            .map(|v| v.and_then(DateTime::<Utc>::from_timestamp_millis))
+            .collect())
+    }
+}

@@ -1,0 +1,68 @@
+//! What can go wrong talking to Passportal. Auth failures say which credential looks wrong (key
+//! id and secret look alike and are often swapped); a write that may or may not have been applied
+//! is kept apart from one that certainly was not, because creates are never blindly retried.
+
+#[derive(Debug, thiserror::Error)]
+pub enum PassportalError {
+    #[error(
+        "Passportal does not know the access key id (from {key_var}): it answered {message:?}. \
+         Check {key_var}; if it holds the secret, {key_var} and {secret_var} are swapped"
+    )]
+    UnknownKey {
+        key_var: String,
+        secret_var: String,
+        message: String,
+    },
+    #[error(
+        "Passportal rejected the access key's signature: the secret (from {secret_var}) does not \
+         belong to the key id (from {key_var}); it answered {message:?}. Check {secret_var}, and \
+         that the two are not swapped"
+    )]
+    BadSecret {
+        key_var: String,
+        secret_var: String,
+        message: String,
+    },
+    #[error("Passportal token exchange failed: {0}")]
+    Token(String),
+    #[error("Passportal {route} answered HTTP {status}: {message}")]
+    Http {
+        route: String,
+        status: u16,
+        message: String,
+    },
+    #[error("Passportal {route}: could not reach the server")]
+    Transport {
+        route: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("Passportal {route}: unexpected answer at `{path}`: {message}")]
+    Decode {
+        route: String,
+        path: String,
+        message: String,
+    },
+}
+
+impl PassportalError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PassportalError::Http { status, .. } => *status == 429 || *status >= 500,
+            PassportalError::Transport { .. } | PassportalError::Decode { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The outcome of a failed write.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Passportal certainly did not apply it (a 4xx answer, or the request never left).
+    #[error("{0}")]
+    Rejected(PassportalError),
+    /// It may have been applied (a 5xx, a timeout or a dropped connection after sending): look
+    /// the record up before creating it again.
+    #[error("outcome unknown: {0}")]
+    Unknown(PassportalError),
+}

@@ -1,0 +1,278 @@
+//! Reading the review tables back as spreadsheets save them: with or without BOM, CRLF or LF,
+//! `,` `;` or tab delimiters, UTF-8 or Windows-1252, rows in any order or moved between the three
+//! files, extra columns, blank rows, `action` in any case. Anything else is refused naming the
+//! file, row and column.
+
+use super::{table_path, unescape_cell, ACTION, AUTOTASK_ID, PASSPORTAL_ID, RUN_ID};
+use crate::entity::Entity;
+use crate::transform::Action;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One analyst decision: a row of a review table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub action: Action,
+    pub autotask_id: i64,
+    pub passportal_id: Option<i64>,
+    /// Where it was read (file relative to the run folder, 1-based row as a spreadsheet shows it).
+    pub file: String,
+    pub row: u64,
+}
+
+/// One problem in the tables, located.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub file: String,
+    pub row: Option<u64>,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(row) = self.row {
+            write!(f, ": row {row}")?;
+        }
+        if let Some(col) = &self.column {
+            write!(f, ", column {col}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the review tables have {} problem(s); nothing was changed:\n{}", .0.len(), list(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn list(problems: &[Problem]) -> String {
+    let mut s: Vec<String> = problems.iter().take(50).map(|p| format!("  {p}")).collect();
+    if problems.len() > 50 {
+        s.push(format!("  ... and {} more", problems.len() - 50));
+    }
+    s.join("\n")
+}
+
+/// Decode file bytes: BOM stripped, UTF-8 if valid, else Windows-1252 (Excel's "CSV" format).
+pub fn decode_text(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+    }
+}
+
+/// The delimiter of the header line: the most frequent of `,` `;` tab outside quotes.
+pub fn sniff_delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for b in header.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for c in counts.iter_mut() {
+                if c.0 == b {
+                    c.1 += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .max_by_key(|c| c.1)
+        .filter(|c| c.1 > 0)
+        .map_or(b',', |c| c.0)
+}
+
+/// Read one table file; `run_id` is the run the tables must belong to.
+fn read_table(
+    path: &Path,
+    rel: &str,
+    run_id: &str,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<Decision>, ReviewError> {
+    let bytes = std::fs::read(path).map_err(|source| ReviewError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = decode_text(&bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(sniff_delimiter(&text))
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let problem = |row: Option<u64>, column: Option<&str>, message: String| Problem {
+        file: rel.to_string(),
+        row,
+        column: column.map(str::to_string),
+        message,
+    };
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            problems.push(problem(
+                Some(1),
+                None,
+                format!("cannot read the header: {e}"),
+            ));
+            return Ok(Vec::new());
+        }
+    };
+    let index: HashMap<String, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
+        .collect();
+    let mut missing = false;
+    for required in [ACTION, AUTOTASK_ID, PASSPORTAL_ID, RUN_ID] {
+        if !index.contains_key(required) {
+            problems.push(problem(
+                Some(1),
+                Some(required),
+                "required column is missing".into(),
+            ));
+            missing = true;
+        }
+    }
+    if missing {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let row = e.position().map(|p| p.line());
+                problems.push(problem(row, None, format!("not a valid CSV row: {e}")));
+                continue;
+            }
+        };
+        let row = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let cell = |name: &str| unescape_cell(record.get(index[name]).unwrap_or("").trim());
+        let action_text = cell(ACTION);
+        let action = match Action::parse(action_text) {
+            Some(a) => a,
+            None => {
+                problems.push(problem(
+                    Some(row),
+                    Some(ACTION),
+                    format!("unknown action {action_text:?}: use match, create or exclude"),
+                ));
+                continue;
+            }
+        };
+        let autotask_id = match parse_id(cell(AUTOTASK_ID)) {
+            Some(Some(id)) => id,
+            _ => {
+                problems.push(problem(
+                    Some(row),
+                    Some(AUTOTASK_ID),
+                    format!("{:?} is not an Autotask id", cell(AUTOTASK_ID)),
+                ));
+                continue;
+            }
+        };
+        let passportal_id = match parse_id(cell(PASSPORTAL_ID)) {
+            Some(id) => id,
+            None => {
+                problems.push(problem(
+                    Some(row),
+                    Some(PASSPORTAL_ID),
+                    format!("{:?} is not a Passportal id", cell(PASSPORTAL_ID)),
+                ));
+                continue;
+            }
+        };
+        let row_run = cell(RUN_ID);
+        if row_run != run_id {
+            problems.push(problem(
+                Some(row),
+                Some(RUN_ID),
+                format!("this row belongs to run {row_run:?}, not to run {run_id}"),
+            ));
+            continue;
+        }
+        out.push(Decision {
+            action,
+            autotask_id,
+            passportal_id,
+            file: rel.to_string(),
+            row,
+        });
+    }
+    Ok(out)
+}
+
+/// An id cell: `Some(None)` when blank, `Some(Some(id))` when an integer (Excel may append
+/// `.0`), `None` when it is something else.
+fn parse_id(s: &str) -> Option<Option<i64>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Some(None);
+    }
+    let s = s.strip_suffix(".0").unwrap_or(s);
+    s.parse::<i64>().ok().map(Some)
+}
+
+/// Read the three action tables of an entity. Problems local to a row (unparseable cells, a
+/// foreign run) are collected and returned as one error; cross-row checks are the plan's.
+pub fn read_decisions(
+    run_dir: &Path,
+    run_id: &str,
+    entity: Entity,
+) -> Result<Vec<Decision>, ReviewError> {
+    let mut problems = Vec::new();
+    let mut decisions = Vec::new();
+    for action in Action::ALL {
+        let rel = table_path(entity, action);
+        decisions.extend(read_table(
+            &run_dir.join(&rel),
+            &rel,
+            run_id,
+            &mut problems,
+        )?);
+    }
+    if problems.is_empty() {
+        Ok(decisions)
+    } else {
+        Err(ReviewError::Invalid(problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_and_encodings_are_recognised() {
+        assert_eq!(sniff_delimiter("action;passportal_id;autotask_id\n"), b';');
+        assert_eq!(sniff_delimiter("action,passportal_id\n"), b',');
+        assert_eq!(sniff_delimiter("action\tpassportal_id\n"), b'\t');
+        assert_eq!(sniff_delimiter("\"a;b\",c,d\n"), b',');
+        assert_eq!(decode_text(b"\xEF\xBB\xBFcaf\xC3\xA9"), "café");
+        assert_eq!(decode_text(b"caf\xE9"), "café");
+    }
+
+    #[test]
+    fn ids_as_spreadsheets_save_them() {
+        assert_eq!(parse_id(""), Some(None));
+        assert_eq!(parse_id(" 42 "), Some(Some(42)));
+        assert_eq!(parse_id("42.0"), Some(Some(42)));
+        assert_eq!(parse_id("4.2E+1"), None);
+        assert_eq!(parse_id("abc"), None);
+    }
+}

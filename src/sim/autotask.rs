@@ -1,0 +1,605 @@
+//! Autotask PSA REST API simulator. The real service cannot be reached from here, so this
+//! serves `shared/api/autotask.md` over real HTTP on loopback: zone discovery, header
+//! authentication with Autotask's misleading errors, `query` with its filter grammar and paging,
+//! `query/count`, `{id}`, `entityInformation/fields`, `ThresholdInformation`, the hourly request
+//! threshold, the per-endpoint thread threshold, and seeded faults (429, 500, truncated and empty
+//! bodies, dropped connections, slow answers) so the real client is tested against them.
+//!
+//! Behaviour choices the contract leaves open:
+//! - A wrong `Secret` answers 401 with an **empty body** (as IIS does).
+//! - Paths are case-insensitive; a trailing `/` is ignored.
+//! - A request refused by the hourly threshold (429) is not counted in the window.
+//! - `noteq` is exactly `not eq`, so it matches records whose field is null.
+//! - Unknown `IncludeFields` names answer 500 like unknown filter fields.
+//! - A GET query's `nextPageUrl` carries `&search=`, so a GET on it works; a POST query's cursor
+//!   has no `search` and a GET on it answers 405 (recorded as unexpected).
+
+mod filter;
+mod records;
+mod wire;
+
+#[cfg(test)]
+mod http_tests;
+
+use super::{RunningSim, UnexpectedRequests};
+use crate::credentials::AutotaskCredentials;
+use crate::sim::generator::AutotaskTenant;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use records::{EntityDef, SimRecord};
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use wire::{
+    decode_token, dropped_connection, encode_token, errors, json_response, parse_params,
+    thread_threshold, too_many, Call, JSON,
+};
+
+/// The rolling window of the hourly request threshold.
+const WINDOW: Duration = Duration::from_secs(3600);
+const ZONE_ERROR: &str = "Zone information could not be determined";
+/// Largest request body read (a 500-condition filter is far below it).
+const BODY_LIMIT: usize = 16 << 20;
+
+/// How the simulated tenant behaves under load.
+#[derive(Clone, Debug)]
+pub struct AutotaskSimOptions {
+    /// Slept before every REST answer.
+    pub latency_ms: u64,
+    /// Requests per rolling hour before 429 (Autotask: 10,000).
+    pub hourly_threshold: u64,
+    /// Concurrent requests per (integration code, entity endpoint) before `Itgenatr005`.
+    pub max_in_flight_per_endpoint: usize,
+    pub faults: FaultPlan,
+}
+
+impl Default for AutotaskSimOptions {
+    fn default() -> Self {
+        AutotaskSimOptions {
+            latency_ms: 0,
+            hourly_threshold: 10_000,
+            max_in_flight_per_endpoint: 3,
+            faults: FaultPlan::default(),
+        }
+    }
+}
+
+/// Seeded faults on `query`, `query/next`, `query/count`, `{id}` and `ThresholdInformation`
+/// (never zone discovery or `entityInformation`). Rates are probabilities per request; the
+/// first six are exclusive, `slow_rate` is drawn independently.
+#[derive(Clone, Debug, Default)]
+pub struct FaultPlan {
+    pub seed: u64,
+    /// 429 with `Retry-After: 1`.
+    pub rate_429: f64,
+    /// 500 with the `Itgenatr005` thread-threshold body.
+    pub rate_thread_threshold: f64,
+    /// 500 `{"errors":["An unexpected error occurred"]}`.
+    pub rate_500: f64,
+    /// 200 with the JSON body cut in half.
+    pub rate_truncated: f64,
+    /// 200 with an empty body.
+    pub rate_empty_body: f64,
+    /// The connection closes without an answer.
+    pub rate_drop: f64,
+    /// Sleep `slow_ms` before answering.
+    pub slow_rate: f64,
+    pub slow_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    None,
+    TooMany,
+    Thread,
+    Server,
+    Truncated,
+    Empty,
+    Drop,
+}
+
+/// The simulated Autotask tenant and the service's bookkeeping.
+pub struct AutotaskSim {
+    tenant: Mutex<AutotaskTenant>,
+    credentials: AutotaskCredentials,
+    options: AutotaskSimOptions,
+    unexpected: UnexpectedRequests,
+    /// Requests per endpoint name, lower-cased.
+    counts: Mutex<HashMap<String, u64>>,
+    /// Admission times of the requests in the rolling hour.
+    window: Mutex<VecDeque<Instant>>,
+    /// Requests in flight per (integration code, endpoint).
+    in_flight: Mutex<HashMap<(String, String), usize>>,
+    rng: Mutex<ChaCha8Rng>,
+    addr: Mutex<Option<SocketAddr>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl AutotaskSim {
+    pub fn new(
+        tenant: AutotaskTenant,
+        credentials: AutotaskCredentials,
+        options: AutotaskSimOptions,
+    ) -> Arc<Self> {
+        let rng = ChaCha8Rng::seed_from_u64(options.faults.seed);
+        Arc::new(AutotaskSim {
+            tenant: Mutex::new(tenant),
+            credentials,
+            options,
+            unexpected: UnexpectedRequests::default(),
+            counts: Mutex::new(HashMap::new()),
+            window: Mutex::new(VecDeque::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            rng: Mutex::new(rng),
+            addr: Mutex::new(None),
+        })
+    }
+
+    /// Mutate the tenant between runs (tests add/change/delete records).
+    pub fn with_tenant<R>(&self, f: impl FnOnce(&mut AutotaskTenant) -> R) -> R {
+        f(&mut lock(&self.tenant))
+    }
+
+    /// Requests received for an endpoint name (`"companies"`, `"thresholdinformation"`),
+    /// case-insensitive; every REST call counts, zone discovery does not.
+    pub fn requests_for(&self, entity: &str) -> u64 {
+        lock(&self.counts)
+            .get(&entity.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn unexpected(&self) -> &UnexpectedRequests {
+        &self.unexpected
+    }
+
+    /// `http://<addr>` of the running server (from the Host header before `serve` returned).
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(addr) = *lock(&self.addr) {
+            return format!("http://{addr}");
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    }
+
+    fn count_request(&self, endpoint: &str) {
+        *lock(&self.counts).entry(endpoint.to_string()).or_insert(0) += 1;
+    }
+
+    fn not_found(&self, call: &Call) -> Response {
+        self.unexpected
+            .record(format!("autotask: {} {}", call.method, call.path_and_query));
+        json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"Message": format!(
+                "No HTTP resource was found that matches the request URI '{}{}'.",
+                call.base, call.path_and_query
+            )}),
+        )
+    }
+
+    fn not_allowed(&self, call: &Call) -> Response {
+        self.unexpected.record(format!(
+            "autotask: {} {} (method not allowed)",
+            call.method, call.path_and_query
+        ));
+        json_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &json!({"Message": format!(
+                "The requested resource does not support http method '{}'.",
+                call.method
+            )}),
+        )
+    }
+
+    fn zone_information(&self, call: &Call) -> Response {
+        if call.method != Method::GET {
+            return self.not_allowed(call);
+        }
+        let known = call
+            .params
+            .get("user")
+            .is_some_and(|u| u.trim().eq_ignore_ascii_case(&self.credentials.username));
+        if !known {
+            return errors(StatusCode::INTERNAL_SERVER_ERROR, ZONE_ERROR);
+        }
+        json_response(
+            StatusCode::OK,
+            &json!({
+                "zoneName": "Simulator Zone",
+                "url": format!("{}/ATServicesRest/", call.base),
+                "webUrl": format!("{}/", call.base),
+                "ci": 123456,
+            }),
+        )
+    }
+
+    /// The three headers, checked in the order (and with the errors) of the real service:
+    /// the refusal, or `None` when they are right.
+    fn refusal(&self, headers: &HeaderMap) -> Option<Response> {
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let user_ok = get("username")
+            .is_some_and(|u| u.trim().eq_ignore_ascii_case(&self.credentials.username));
+        if !user_ok {
+            return Some(errors(StatusCode::INTERNAL_SERVER_ERROR, ZONE_ERROR));
+        }
+        if get("apiintegrationcode") != Some(self.credentials.integration_code.expose()) {
+            return Some(errors(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "IntegrationCode is invalid.",
+            ));
+        }
+        if get("secret") != Some(self.credentials.secret.expose()) {
+            // Wrong secret: 401 with an empty body.
+            return Some(StatusCode::UNAUTHORIZED.into_response());
+        }
+        None
+    }
+
+    /// Admit a request into the rolling hour: the count including it, or the seconds until a
+    /// slot frees up.
+    fn admit(&self) -> Result<usize, u64> {
+        let mut window = lock(&self.window);
+        let now = Instant::now();
+        prune(&mut window, now);
+        if window.len() as u64 >= self.options.hourly_threshold {
+            let retry = window.front().map_or(1, |oldest| {
+                WINDOW.saturating_sub(now - *oldest).as_secs() + 1
+            });
+            return Err(retry);
+        }
+        window.push_back(now);
+        Ok(window.len())
+    }
+
+    fn window_count(&self) -> usize {
+        let mut window = lock(&self.window);
+        prune(&mut window, Instant::now());
+        window.len()
+    }
+
+    /// The server's slow-down above 50 % (0.5 s) and 75 % (1 s) of the hourly threshold.
+    fn throttle(&self, used: usize) -> Duration {
+        let threshold = self.options.hourly_threshold;
+        if threshold == 0 {
+            return Duration::ZERO;
+        }
+        let share = used as f64 / threshold as f64;
+        if share > 0.75 {
+            Duration::from_millis(1000)
+        } else if share > 0.5 {
+            Duration::from_millis(500)
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    fn enter(&self, code: &str, endpoint: &str) -> Option<InFlight<'_>> {
+        let key = (code.to_string(), endpoint.to_string());
+        let mut slots = lock(&self.in_flight);
+        let n = slots.entry(key.clone()).or_insert(0);
+        if *n >= self.options.max_in_flight_per_endpoint {
+            return None;
+        }
+        *n += 1;
+        Some(InFlight {
+            slots: &self.in_flight,
+            key,
+        })
+    }
+
+    fn draw_fault(&self) -> (Fault, bool) {
+        let plan = &self.options.faults;
+        let (r, s) = {
+            let mut rng = lock(&self.rng);
+            (rng.gen::<f64>(), rng.gen::<f64>())
+        };
+        let slow = s < plan.slow_rate;
+        let mut edge = 0.0;
+        for (rate, fault) in [
+            (plan.rate_429, Fault::TooMany),
+            (plan.rate_thread_threshold, Fault::Thread),
+            (plan.rate_500, Fault::Server),
+            (plan.rate_truncated, Fault::Truncated),
+            (plan.rate_empty_body, Fault::Empty),
+            (plan.rate_drop, Fault::Drop),
+        ] {
+            edge += rate.max(0.0);
+            if r < edge {
+                return (fault, slow);
+            }
+        }
+        (Fault::None, slow)
+    }
+
+    /// Every request under `/atservicesrest/v1.0/` but zone discovery.
+    async fn rest(&self, call: &Call, segments: &[&str]) -> Response {
+        let Some(route) = classify(segments) else {
+            return self.not_found(call);
+        };
+        let allowed = match route {
+            Route::Entity(_, EntityOp::Query | EntityOp::Count) => {
+                call.method == Method::GET || call.method == Method::POST
+            }
+            Route::Entity(_, EntityOp::Next) => {
+                call.method == Method::POST
+                    || (call.method == Method::GET && call.params.contains_key("search"))
+            }
+            _ => call.method == Method::GET,
+        };
+        if !allowed {
+            return self.not_allowed(call);
+        }
+        let latency = Duration::from_millis(self.options.latency_ms);
+        if let Some(refusal) = self.refusal(&call.headers) {
+            tokio::time::sleep(latency).await;
+            return refusal;
+        }
+        let used = match self.admit() {
+            Ok(used) => used,
+            Err(retry) => {
+                tokio::time::sleep(latency).await;
+                return too_many(retry);
+            }
+        };
+        let code = call
+            .headers
+            .get("apiintegrationcode")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let Some(_slot) = self.enter(code, segments[0]) else {
+            return thread_threshold(self.options.max_in_flight_per_endpoint);
+        };
+        let faultable = !matches!(route, Route::Entity(_, EntityOp::Fields));
+        let (fault, slow) = if faultable {
+            self.draw_fault()
+        } else {
+            (Fault::None, false)
+        };
+        let mut delay = latency + self.throttle(used);
+        if slow {
+            delay += Duration::from_millis(self.options.faults.slow_ms);
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        match fault {
+            Fault::TooMany => return too_many(1),
+            Fault::Thread => return thread_threshold(self.options.max_in_flight_per_endpoint),
+            Fault::Server => {
+                return errors(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "An unexpected error occurred",
+                )
+            }
+            Fault::Drop => return dropped_connection(),
+            Fault::Empty => {
+                return (StatusCode::OK, [(header::CONTENT_TYPE, JSON)]).into_response()
+            }
+            Fault::None | Fault::Truncated => {}
+        }
+        let (status, body) = match self.dispatch(call, route) {
+            Ok(body) => (StatusCode::OK, body),
+            Err(message) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"errors": [message]}),
+            ),
+        };
+        if fault == Fault::Truncated && status == StatusCode::OK {
+            let mut text = body.to_string().into_bytes();
+            text.truncate(text.len() / 2);
+            return (status, [(header::CONTENT_TYPE, JSON)], text).into_response();
+        }
+        json_response(status, &body)
+    }
+
+    /// The answer of an admitted request; `Err` is the message of a 500.
+    fn dispatch(&self, call: &Call, route: Route) -> Result<Value, String> {
+        match route {
+            Route::Threshold => Ok(json!({
+                "externalRequestThreshold": self.options.hourly_threshold,
+                "requestThresholdTimeframe": 60,
+                "currentTimeframeRequestCount": self.window_count(),
+            })),
+            Route::Entity(entity, EntityOp::Fields) => Ok(entity.fields_json()),
+            Route::Entity(entity, EntityOp::Get(id)) => {
+                let tenant = lock(&self.tenant);
+                let item = (entity.records)(&tenant)
+                    .into_iter()
+                    .find(|r| r.id() == id)
+                    .map_or(Value::Null, |r| records::render(r, None));
+                Ok(json!({ "item": item }))
+            }
+            Route::Entity(entity, op) => self.query(call, entity, op),
+        }
+    }
+
+    /// `query`, `query/next` and `query/count`, by POST body or GET `search`.
+    fn query(&self, call: &Call, entity: &EntityDef, op: EntityOp) -> Result<Value, String> {
+        let search = call.params.get("search").map(String::as_str);
+        let body: Value = if call.method == Method::GET {
+            let search = search.ok_or("The search parameter is required for a GET query.")?;
+            serde_json::from_str(search)
+                .map_err(|e| format!("The search parameter is not a valid query: {e}"))?
+        } else {
+            serde_json::from_slice(&call.body)
+                .map_err(|e| format!("The request body is not a valid query: {e}"))?
+        };
+        let spec = filter::parse_query(&body, entity, op != EntityOp::Count)?;
+        let after = if op == EntityOp::Next {
+            let token = call
+                .params
+                .get("paging")
+                .ok_or("The paging parameter is required.")?;
+            Some(decode_token(token).ok_or("The paging parameter is invalid.")?)
+        } else {
+            None
+        };
+        let tenant = lock(&self.tenant);
+        let mut rows: Vec<&dyn SimRecord> = (entity.records)(&tenant)
+            .into_iter()
+            .filter(|r| spec.filter.matches(*r))
+            .collect();
+        if op == EntityOp::Count {
+            return Ok(json!({ "queryCount": rows.len() }));
+        }
+        if let Some(after) = after {
+            rows.retain(|r| r.id() > after);
+        }
+        rows.sort_by_key(|r| r.id());
+        let max = spec.max_records.unwrap_or(500);
+        let more = rows.len() > max;
+        rows.truncate(max);
+        let include = spec.include_fields.as_deref();
+        let items: Vec<Value> = rows.iter().map(|r| records::render(*r, include)).collect();
+        let next = match rows.last() {
+            Some(last) if more => {
+                let mut url = format!(
+                    "{}/ATServicesRest/V1.0/{}/query/next?paging={}",
+                    call.base,
+                    entity.name,
+                    encode_token(last.id())
+                );
+                if call.method == Method::GET {
+                    let search = search.unwrap_or_default();
+                    url.push_str("&search=");
+                    url.extend(utf8_percent_encode(search, NON_ALPHANUMERIC));
+                }
+                Value::String(url)
+            }
+            _ => Value::Null,
+        };
+        Ok(json!({
+            "items": items,
+            "pageDetails": {
+                "count": rows.len(),
+                "requestCount": max,
+                "prevPageUrl": null,
+                "nextPageUrl": next,
+            }
+        }))
+    }
+}
+
+/// A slot of the thread threshold, freed when the answer is done (or the client went away).
+struct InFlight<'a> {
+    slots: &'a Mutex<HashMap<(String, String), usize>>,
+    key: (String, String),
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut slots = lock(self.slots);
+        if let Some(n) = slots.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                slots.remove(&self.key);
+            }
+        }
+    }
+}
+
+fn prune(window: &mut VecDeque<Instant>, now: Instant) {
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+    {
+        window.pop_front();
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EntityOp {
+    Query,
+    Next,
+    Count,
+    Fields,
+    Get(i64),
+}
+
+#[derive(Clone, Copy)]
+enum Route {
+    Threshold,
+    Entity(&'static EntityDef, EntityOp),
+}
+
+/// The route of a lower-cased path below `v1.0/`; `None` for a route (or entity) that does
+/// not exist.
+fn classify(segments: &[&str]) -> Option<Route> {
+    let (name, op) = match segments {
+        ["thresholdinformation"] => return Some(Route::Threshold),
+        [name, "query"] => (name, EntityOp::Query),
+        [name, "query", "count"] => (name, EntityOp::Count),
+        [name, "query", "next"] => (name, EntityOp::Next),
+        [name, "entityinformation", "fields"] => (name, EntityOp::Fields),
+        [name, id] => (name, EntityOp::Get(id.parse().ok()?)),
+        _ => return None,
+    };
+    records::entity(name).map(|e| Route::Entity(e, op))
+}
+
+/// The one handler: lower-cases the path (Autotask runs on IIS) and routes it.
+async fn handle(State(sim): State<Arc<AutotaskSim>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let base = sim.base_url(&parts.headers);
+    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(e) => {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                &format!("Could not read the request: {e}"),
+            )
+        }
+    };
+    let call = Call {
+        method: parts.method,
+        path_and_query: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_string(), |p| p.to_string()),
+        params: parse_params(parts.uri.query()),
+        headers: parts.headers,
+        body,
+        base,
+    };
+    let path = parts.uri.path().to_ascii_lowercase();
+    let Some(rest) = path
+        .trim_end_matches('/')
+        .strip_prefix("/atservicesrest/v1.0/")
+    else {
+        return sim.not_found(&call);
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    if segments == ["zoneinformation"] {
+        return sim.zone_information(&call);
+    }
+    sim.count_request(segments[0]);
+    sim.rest(&call, &segments).await
+}
+
+/// Serve the simulator on `bind` (127.0.0.1:0 for a free port).
+pub async fn serve(sim: Arc<AutotaskSim>, bind: SocketAddr) -> std::io::Result<RunningSim> {
+    let router = Router::new().fallback(handle).with_state(Arc::clone(&sim));
+    let running = RunningSim::serve(router, bind).await?;
+    *lock(&sim.addr) = Some(running.addr);
+    Ok(running)
+}
+
+/// The zone-discovery base URL a client is configured with: `{base_url}/atservicesrest/`
+/// (the client appends `v1.0/zoneInformation?user=...`).
+pub fn discovery_url(sim: &RunningSim) -> String {
+    format!("{}/atservicesrest/", sim.base_url())
+}

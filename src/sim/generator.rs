@@ -1,0 +1,444 @@
+//! A seeded generator of a realistic MSP: the Autotask tenant, the Passportal instance that
+//! already holds part of it (under identical and variant names), and the truth that tests and
+//! the demo check the pipeline's outcome against. Same seed, same MSP.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// How big an MSP to generate and what to plant in it.
+#[derive(Debug, Clone)]
+pub struct MspSpec {
+    pub seed: u64,
+    /// Active Autotask companies with a unique name (besides the planted extras below).
+    pub companies: usize,
+    /// Share of those companies that Passportal already holds, under the same or a variant name.
+    pub passportal_share: f64,
+    /// Share of the Passportal-held ones whose Passportal name is a variant, not identical.
+    pub variant_share: f64,
+    /// Clients that exist only in Passportal.
+    pub passportal_only: usize,
+    /// Inactive Autotask companies (half of them also in Passportal).
+    pub inactive: usize,
+    /// Autotask companies whose name matches two Passportal clients equally well.
+    pub ambiguous: usize,
+    /// Pairs of Autotask companies with the same name, one Passportal client of that name.
+    pub duplicate_names: usize,
+}
+
+impl MspSpec {
+    /// The MSP of `atpp demo`: a few hundred companies, about half already in Passportal.
+    pub fn demo(seed: u64) -> Self {
+        MspSpec {
+            seed,
+            companies: 320,
+            passportal_share: 0.5,
+            variant_share: 0.5,
+            passportal_only: 25,
+            inactive: 12,
+            ambiguous: 4,
+            duplicate_names: 2,
+        }
+    }
+}
+
+/// Autotask's company type picklist as a default tenant has it (value, label).
+pub const COMPANY_TYPES: &[(i32, &str)] = &[
+    (1, "Customer"),
+    (2, "Lead"),
+    (3, "Prospect"),
+    (4, "Dead"),
+    (5, "Cancellation"),
+    (6, "Vendor"),
+    (7, "Partner"),
+];
+
+/// An Autotask company as the tenant holds it (the simulator renders it onto the wire).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AtCompany {
+    pub id: i64,
+    pub company_name: String,
+    pub company_number: Option<String>,
+    pub company_type: i32,
+    pub is_active: bool,
+    pub phone: Option<String>,
+    pub fax: Option<String>,
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country_id: Option<i64>,
+    pub web_address: Option<String>,
+    pub parent_company_id: Option<i64>,
+    pub create_date: DateTime<Utc>,
+    pub last_activity_date: Option<DateTime<Utc>>,
+    pub last_tracked_modified_date_time: DateTime<Utc>,
+}
+
+/// A Passportal client as the instance holds it (decoded; the simulator encodes names on the wire).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PpClient {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The Autotask side of the generated MSP, records in ascending id order.
+#[derive(Debug, Clone, Default)]
+pub struct AutotaskTenant {
+    pub companies: Vec<AtCompany>,
+}
+
+/// The Passportal side of the generated MSP.
+#[derive(Debug, Clone, Default)]
+pub struct PassportalInstance {
+    pub clients: Vec<PpClient>,
+}
+
+/// What a correct pipeline must conclude about each Autotask company, given no links yet.
+#[derive(Debug, Clone, Default)]
+pub struct CompanyTruth {
+    /// Autotask id → the Passportal client it must be auto-matched to.
+    pub matches: BTreeMap<i64, i64>,
+    /// Autotask ids that must be proposed for creation (new, or ambiguous).
+    pub create: BTreeSet<i64>,
+    /// The subset of `create` that must say `ambiguous`.
+    pub ambiguous: BTreeSet<i64>,
+    /// Autotask ids that must be excluded (inactive).
+    pub exclude: BTreeSet<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Msp {
+    pub autotask: AutotaskTenant,
+    pub passportal: PassportalInstance,
+    pub truth: CompanyTruth,
+}
+
+const PLACES: &[&str] = &[
+    "North Star",
+    "Blue Ridge",
+    "Summit",
+    "Evergreen",
+    "Harbor",
+    "Riverside",
+    "Pinnacle",
+    "Cedar",
+    "Lakeside",
+    "Granite",
+    "Silver Creek",
+    "Oak Hill",
+    "Maple",
+    "Redwood",
+    "Sunrise",
+    "Iron Gate",
+    "Bright Path",
+    "Clearwater",
+    "Golden Gate",
+    "Highland",
+    "Meadowbrook",
+    "Stonebridge",
+    "Willow",
+    "Falcon",
+    "Crescent",
+    "Bayview",
+    "Prairie",
+    "Copper Canyon",
+    "Westfield",
+    "Eastgate",
+    "Café Lumière",
+    "Zürich",
+    "Łódź",
+    "Søndergaard",
+    "Crème",
+    "São Paulo",
+    "Montréal",
+    "Ålesund",
+    "Smith & Jones",
+    "Baker & Wright",
+    "Patel & Young",
+    "Garcia & Lee",
+];
+
+const TRADES: &[&str] = &[
+    "Dental",
+    "Plumbing",
+    "Law",
+    "Accounting",
+    "Veterinary Clinic",
+    "Logistics",
+    "Construction",
+    "Realty",
+    "Insurance",
+    "Family Practice",
+    "Architects",
+    "Auto Repair",
+    "Bakery",
+    "Consulting",
+    "Engineering",
+    "Marketing",
+    "Pharmacy",
+    "Orthodontics",
+    "Landscaping",
+    "Brewing",
+    "Physiotherapy",
+    "Printing",
+    "Roofing",
+    "Electric",
+    "Foods",
+    "Medical Group",
+    "Capital",
+    "Freight",
+    "Optometry",
+    "Hospitality",
+];
+
+const LEGAL_FORMS: &[&str] = &["Inc", "LLC", "Ltd", "Corp", "Co", "GmbH"];
+
+const CITIES: &[(&str, &str, &str)] = &[
+    ("Denver", "CO", "80202"),
+    ("Austin", "TX", "73301"),
+    ("Boston", "MA", "02108"),
+    ("Portland", "OR", "97201"),
+    ("Madison", "WI", "53703"),
+    ("Raleigh", "NC", "27601"),
+    ("Tampa", "FL", "33602"),
+    ("Newark", "NJ", "07102"),
+];
+
+/// The variant forms in which Passportal may hold a company that Autotask holds as `base`.
+/// Every one of them normalises to the same name as `base`.
+fn variant_name(base: &str, rng: &mut ChaCha8Rng) -> String {
+    let has_amp = base.contains('&');
+    let has_accent = deunicode::deunicode(base) != base;
+    loop {
+        let v = match rng.gen_range(0..7) {
+            0 => base.to_uppercase(),
+            1 => format!("{base} Corporation"),
+            2 => format!("{base} Corp."),
+            3 => format!("{base}, Inc."),
+            4 if has_amp => base.replace('&', "and"),
+            5 if has_accent => deunicode::deunicode(base),
+            6 => format!("The {base} LLC"),
+            _ => continue,
+        };
+        if v != base {
+            return v;
+        }
+    }
+}
+
+struct NameSource {
+    used: HashSet<String>,
+    bases: Vec<String>,
+    next: usize,
+}
+
+impl NameSource {
+    fn new(rng: &mut ChaCha8Rng) -> Self {
+        let mut bases = Vec::new();
+        for p in PLACES {
+            for t in TRADES {
+                bases.push(format!("{p} {t}"));
+            }
+        }
+        bases.shuffle(rng);
+        NameSource {
+            used: HashSet::new(),
+            bases,
+            next: 0,
+        }
+    }
+
+    /// A company name never handed out before (nor any name normalising alike).
+    fn fresh(&mut self, rng: &mut ChaCha8Rng) -> String {
+        loop {
+            let round = self.next / self.bases.len();
+            let base = &self.bases[self.next % self.bases.len()];
+            self.next += 1;
+            let name = if round == 0 {
+                base.clone()
+            } else {
+                format!("{base} {}", round + 1)
+            };
+            if self.used.insert(name.to_lowercase()) {
+                // A legal form on some names, as real tenants have them.
+                if rng.gen_bool(0.25) {
+                    let form = LEGAL_FORMS.choose(rng).expect("non-empty");
+                    return format!("{name} {form}");
+                }
+                return name;
+            }
+        }
+    }
+}
+
+fn epoch(year: i32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+fn company(id: i64, name: String, active: bool, rng: &mut ChaCha8Rng) -> AtCompany {
+    let (city, state, zip) = *CITIES.choose(rng).expect("non-empty");
+    let created = epoch(2015) + Duration::seconds(rng.gen_range(0..(10 * 365 * 86_400)));
+    let modified = created + Duration::seconds(rng.gen_range(0..(365 * 86_400)));
+    let kind = if rng.gen_bool(0.85) {
+        1
+    } else {
+        [3, 6, 7][rng.gen_range(0..3)]
+    };
+    AtCompany {
+        id,
+        company_number: Some(format!("C{id:05}")),
+        company_type: kind,
+        is_active: active,
+        phone: Some(format!(
+            "({:03}) 555-{:04}",
+            rng.gen_range(200..999),
+            rng.gen_range(0..10_000)
+        )),
+        fax: None,
+        address1: Some(format!(
+            "{} {} St",
+            rng.gen_range(1..9999),
+            ["Main", "Oak", "Pine", "Elm", "Market"][rng.gen_range(0..5)]
+        )),
+        address2: if rng.gen_bool(0.2) {
+            Some(format!("Suite {}", rng.gen_range(100..999)))
+        } else {
+            None
+        },
+        city: Some(city.to_string()),
+        state: Some(state.to_string()),
+        postal_code: Some(zip.to_string()),
+        country_id: Some(237),
+        web_address: Some(format!(
+            "https://www.{}.example",
+            deunicode::deunicode(&name)
+                .to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        )),
+        parent_company_id: None,
+        create_date: created,
+        last_activity_date: Some(modified),
+        last_tracked_modified_date_time: modified,
+        company_name: name,
+    }
+}
+
+/// Generate an MSP from a spec. Deterministic for a given spec.
+pub fn generate(spec: &MspSpec) -> Msp {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let mut names = NameSource::new(&mut rng);
+    let mut at = AutotaskTenant::default();
+    let mut pp = PassportalInstance::default();
+    let mut truth = CompanyTruth::default();
+    // Autotask ids start at 0 (the tenant's own company) and have gaps, as real tenants do.
+    let mut next_at = 0i64;
+    let mut at_id = |rng: &mut ChaCha8Rng| {
+        let id = next_at;
+        next_at += rng.gen_range(1..4);
+        id
+    };
+    let mut next_pp = 1000i64;
+    let mut pp_id = || {
+        next_pp += 1;
+        next_pp
+    };
+
+    for _ in 0..spec.companies {
+        let name = names.fresh(&mut rng);
+        let id = at_id(&mut rng);
+        if rng.gen_bool(spec.passportal_share) {
+            let pp_name = if rng.gen_bool(spec.variant_share) {
+                variant_name(&name, &mut rng)
+            } else {
+                name.clone()
+            };
+            let pid = pp_id();
+            pp.clients.push(PpClient {
+                id: pid,
+                name: pp_name,
+            });
+            truth.matches.insert(id, pid);
+        } else {
+            truth.create.insert(id);
+        }
+        at.companies.push(company(id, name, true, &mut rng));
+    }
+    for _ in 0..spec.ambiguous {
+        let name = names.fresh(&mut rng);
+        let id = at_id(&mut rng);
+        for form in ["LLC", "Ltd"] {
+            let pid = pp_id();
+            pp.clients.push(PpClient {
+                id: pid,
+                name: format!("{name} {form}"),
+            });
+        }
+        truth.create.insert(id);
+        truth.ambiguous.insert(id);
+        at.companies.push(company(id, name, true, &mut rng));
+    }
+    for _ in 0..spec.duplicate_names {
+        let name = names.fresh(&mut rng);
+        let pid = pp_id();
+        pp.clients.push(PpClient {
+            id: pid,
+            name: name.clone(),
+        });
+        for _ in 0..2 {
+            let id = at_id(&mut rng);
+            truth.create.insert(id);
+            truth.ambiguous.insert(id);
+            at.companies.push(company(id, name.clone(), true, &mut rng));
+        }
+    }
+    for i in 0..spec.inactive {
+        let name = names.fresh(&mut rng);
+        let id = at_id(&mut rng);
+        if i % 2 == 0 {
+            let pid = pp_id();
+            pp.clients.push(PpClient {
+                id: pid,
+                name: name.clone(),
+            });
+        }
+        truth.exclude.insert(id);
+        at.companies.push(company(id, name, false, &mut rng));
+    }
+    for _ in 0..spec.passportal_only {
+        let name = names.fresh(&mut rng);
+        let pid = pp_id();
+        pp.clients.push(PpClient { id: pid, name });
+    }
+    at.companies.sort_by_key(|c| c.id);
+    pp.clients.shuffle(&mut rng);
+    Msp {
+        autotask: at,
+        passportal: pp,
+        truth,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_msp_and_truth_covers_every_company() {
+        let a = generate(&MspSpec::demo(7));
+        let b = generate(&MspSpec::demo(7));
+        assert_eq!(a.autotask.companies, b.autotask.companies);
+        assert_eq!(a.passportal.clients, b.passportal.clients);
+        let t = &a.truth;
+        let covered = t.matches.len() + t.create.len() + t.exclude.len();
+        assert_eq!(covered, a.autotask.companies.len());
+        assert!(a.autotask.companies.len() >= 300);
+        let ids: BTreeSet<i64> = a.autotask.companies.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), a.autotask.companies.len(), "ids are unique");
+    }
+}

@@ -1,0 +1,281 @@
+//! Tests of the fault plan and of the simulator's own wiring (routes, guard, fallback). The
+//! client's behaviour against the simulator is tested elsewhere, with the real client.
+
+use super::*;
+use crate::credentials::Secret;
+use serde_json::{json, Value};
+
+fn plan() -> WriteFaultPlan {
+    WriteFaultPlan {
+        seed: 7,
+        rate_500: 0.1,
+        rate_429: 0.2,
+        rate_applied_then_500: 0.3,
+        rate_applied_then_hang_ms: 0.1,
+        hang_ms: 10,
+        read_rate_500: 0.0,
+    }
+}
+
+#[test]
+fn fault_rates_are_cumulative_in_field_order() {
+    let p = plan();
+    assert_eq!(p.decide(0.05), WriteFault::Fail500);
+    assert_eq!(p.decide(0.15), WriteFault::Throttle429);
+    assert_eq!(p.decide(0.45), WriteFault::AppliedThen500);
+    assert_eq!(p.decide(0.65), WriteFault::AppliedThenHang);
+    assert_eq!(p.decide(0.75), WriteFault::None);
+    assert_eq!(WriteFaultPlan::default().decide(0.0), WriteFault::None);
+}
+
+#[test]
+fn fault_draws_are_seeded() {
+    let draws = |seed| {
+        let sim = PassportalSim::new(
+            PassportalInstance::default(),
+            creds(),
+            PassportalSimOptions {
+                faults: WriteFaultPlan { seed, ..plan() },
+                ..Default::default()
+            },
+        );
+        (0..50).map(|_| sim.draw_write_fault()).collect::<Vec<_>>()
+    };
+    assert_eq!(draws(1), draws(1));
+    assert_ne!(draws(1), draws(2));
+}
+
+#[test]
+fn instance_is_kept_in_id_order_and_new_ids_go_above() {
+    let instance = PassportalInstance {
+        clients: vec![
+            PpClient {
+                id: 9,
+                name: "B".into(),
+            },
+            PpClient {
+                id: 3,
+                name: "A".into(),
+            },
+        ],
+    };
+    let sim = PassportalSim::new(instance, creds(), PassportalSimOptions::default());
+    assert_eq!(
+        sim.clients().iter().map(|c| c.id).collect::<Vec<_>>(),
+        [3, 9]
+    );
+    assert_eq!(sim.state().next_client_id, 10);
+    sim.with_instance(|i| i.clients.clear());
+    assert_eq!(sim.state().next_client_id, 10, "ids are never reused");
+}
+
+fn creds() -> PassportalCredentials {
+    PassportalCredentials {
+        key_id: Secret::new("key-id-1"),
+        secret: Secret::new("s3cret"),
+    }
+}
+
+async fn start(options: PassportalSimOptions) -> (Arc<PassportalSim>, RunningSim) {
+    let clients = (1..=5)
+        .map(|id| PpClient {
+            id,
+            name: format!("Acme & Sons {id}"),
+        })
+        .collect();
+    let sim = PassportalSim::new(PassportalInstance { clients }, creds(), options);
+    let running = serve(sim.clone(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("serve");
+    (sim, running)
+}
+
+async fn exchange(http: &reqwest::Client, base: &str, key: &str, hash: &str) -> (u16, Value) {
+    let resp = http
+        .post(format!("{base}/api/v2/auth/client_token"))
+        .header("x-key", key)
+        .header("x-hash", hash)
+        .json(&json!({ "scope": "docs_api", "content": "hello" }))
+        .send()
+        .await
+        .expect("send");
+    (resp.status().as_u16(), resp.json().await.expect("json"))
+}
+
+async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let resp = req.send().await.expect("send");
+    (resp.status().as_u16(), resp.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn wiring_auth_paging_create_and_fallback() {
+    let (sim, running) = start(PassportalSimOptions {
+        max_results_per_page: 3,
+        ..Default::default()
+    })
+    .await;
+    let base = running.base_url();
+    let http = reqwest::Client::new();
+    let hash = content_hash("s3cret", "hello");
+
+    let (status, body) = exchange(&http, &base, "wrong", &hash).await;
+    assert_eq!((status, &body["message"]), (401, &json!("Invalid key")));
+    let (status, body) = exchange(&http, &base, "key-id-1", &hash.to_uppercase()).await;
+    assert_eq!((status, &body["message"]), (401, &json!("Invalid hash")));
+    let (status, first) = exchange(&http, &base, "key-id-1", &hash).await;
+    assert_eq!((status, &first["success"]), (200, &json!(true)));
+    let (_, second) = exchange(&http, &base, "key-id-1", &hash).await;
+    assert_eq!(second["success"], json!("true"));
+    assert_eq!(sim.token_exchanges(), 2);
+    let token = first["access_token"].as_str().expect("token").to_string();
+
+    let list = |query: &str| {
+        http.get(format!("{base}/api/v2/documents/clients?{query}"))
+            .header("x-access-token", &token)
+    };
+    let (status, body) = call(http.get(format!("{base}/api/v2/documents/clients"))).await;
+    assert_eq!((status, &body["code"]), (401, &json!(401)));
+    let (status, body) = call(list("resultsPerPage=3&pageNum=1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["results"],
+        json!([
+            {"id": 1, "name": "Acme &amp; Sons 1"},
+            {"id": 2, "name": "Acme & Sons 2"},
+            {"id": 3, "name": "Acme%20%26%20Sons%203"},
+        ])
+    );
+    let (_, body) = call(list("resultsPerPage=3&pageNum=2")).await;
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(2));
+    let (_, body) = call(list("resultsPerPage=3&pageNum=3")).await;
+    assert_eq!(body["results"], json!([]));
+    let (_, body) = call(list("resultsPerPage=3&pageNum=3")).await;
+    assert_eq!(body["results"], Value::Null);
+    let (status, body) = call(list("resultsPerPage=4")).await;
+    assert_eq!((status, &body["status"]), (400, &json!(400)));
+
+    let create = |body: Value| {
+        http.post(format!("{base}/api/v2/clients"))
+            .header("x-access-token", &token)
+            .json(&body)
+    };
+    let (status, body) = call(create(json!({ "name": "  " }))).await;
+    assert_eq!(
+        (status, &body["message"]),
+        (400, &json!("name is required"))
+    );
+    let (status, body) = call(create(json!({ "name": "Acme & Sons 1", "x": 1 }))).await;
+    assert_eq!((status, &body["id"]), (200, &json!(6)));
+    assert_eq!(sim.creates(), 1);
+    assert_eq!(
+        sim.clients().last().map(|c| c.name.as_str()),
+        Some("Acme & Sons 1")
+    );
+
+    assert!(sim.unexpected().take().is_empty());
+    let (status, _) = call(http.get(format!("{base}/api/v2/nope?a=1"))).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(http.delete(format!("{base}/api/v2/clients"))).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        sim.unexpected().take(),
+        ["GET /api/v2/nope?a=1", "DELETE /api/v2/clients"]
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn expired_tokens_and_faults() {
+    let (sim, running) = start(PassportalSimOptions {
+        token_lifetime_secs: 0,
+        faults: WriteFaultPlan {
+            rate_applied_then_500: 1.0,
+            read_rate_500: 1.0,
+            ..WriteFaultPlan::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let base = running.base_url();
+    let http = reqwest::Client::new();
+    let hash = content_hash("s3cret", "hello");
+    let (_, body) = exchange(&http, &base, "key-id-1", &hash).await;
+    let token = body["access_token"].as_str().expect("token").to_string();
+    let (status, _) = call(
+        http.get(format!("{base}/api/v2/documents/clients"))
+            .header("x-access-token", &token),
+    )
+    .await;
+    assert_eq!(status, 401, "a token of lifetime 0 is expired at once");
+
+    // Long-lived tokens from here on: swap in a token directly.
+    sim.state().tokens.insert("t".into(), i64::MAX);
+    let (status, body) = call(
+        http.get(format!("{base}/api/v2/documents/clients"))
+            .header("x-access-token", "t"),
+    )
+    .await;
+    assert_eq!((status, &body["message"]), (500, &json!("internal error")));
+    let (status, _) = call(
+        http.post(format!("{base}/api/v2/clients"))
+            .header("x-access-token", "t")
+            .json(&json!({ "name": "New" })),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert_eq!(sim.creates(), 1, "applied, then answered 500");
+    assert_eq!(sim.clients().len(), 6);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn throttled_and_hanging_writes() {
+    let options = |rate_429, rate_hang| PassportalSimOptions {
+        faults: WriteFaultPlan {
+            rate_429,
+            rate_applied_then_hang_ms: rate_hang,
+            hang_ms: 300,
+            ..WriteFaultPlan::default()
+        },
+        ..Default::default()
+    };
+    let http = reqwest::Client::new();
+    let create = |base: &str| {
+        http.post(format!("{base}/api/v2/clients"))
+            .header("x-access-token", "t")
+            .json(&json!({ "name": "New" }))
+    };
+
+    let (sim, running) = start(options(1.0, 0.0)).await;
+    sim.state().tokens.insert("t".into(), i64::MAX);
+    let resp = create(&running.base_url()).send().await.expect("send");
+    assert_eq!(resp.status().as_u16(), 429);
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!((sim.creates(), sim.clients().len()), (0, 5), "not applied");
+    running.stop().await;
+
+    let (sim, running) = start(options(0.0, 1.0)).await;
+    sim.state().tokens.insert("t".into(), i64::MAX);
+    let started = std::time::Instant::now();
+    let (status, body) = call(create(&running.base_url())).await;
+    assert_eq!((status, &body["id"]), (200, &json!(6)));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let timed_out = create(&running.base_url())
+        .timeout(Duration::from_millis(50))
+        .send()
+        .await;
+    assert!(timed_out.is_err());
+    for _ in 0..100 {
+        if sim.creates() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sim.creates(), 2, "applied although the client gave up");
+    running.stop().await;
+}

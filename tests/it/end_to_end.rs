@@ -1,0 +1,184 @@
+//! The whole pipeline for companies → clients against both simulators: the overview equals what
+//! the generator planted, the load creates exactly the planned clients, and a re-run creates
+//! nothing.
+
+use crate::harness::{col, read_table, TestWorld};
+use atpp::entity::Entity;
+use atpp::ledger::Ledger;
+use atpp::sim::generator::MspSpec;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_pipeline_ends_with_what_the_generator_planted() {
+    let t = TestWorld::start(&MspSpec::demo(7)).await;
+    let truth = t.world.msp.truth.clone();
+    let clients_before = t.world.passportal.clients().len();
+
+    let (run, extract) = t.app.extract().await.expect("extract");
+    assert_eq!(
+        extract.files["extract/autotask/companies.parquet"],
+        t.world.msp.autotask.companies.len() as u64
+    );
+    assert_eq!(
+        extract.files["extract/passportal/clients.parquet"],
+        clients_before as u64
+    );
+    t.app.match_run(Some(&run.id)).expect("match");
+    let (_, plan) = t.app.plan(Some(&run.id)).expect("plan");
+    let companies = &plan.entities[&Entity::Companies];
+
+    let links: BTreeMap<i64, i64> = companies
+        .link
+        .iter()
+        .map(|l| (l.autotask_id, l.passportal_id))
+        .collect();
+    assert_eq!(links, truth.matches, "auto-matches equal the planted pairs");
+    let create: BTreeSet<i64> = companies.create.iter().copied().collect();
+    assert_eq!(create, truth.create);
+    let exclude: BTreeSet<i64> = companies.exclude.iter().copied().collect();
+    assert_eq!(exclude, truth.exclude);
+    assert!(companies.linked.is_empty());
+    let o = &plan.overview[&Entity::Companies];
+    assert_eq!(o.to_match as usize, truth.matches.len());
+    assert_eq!(o.to_create as usize, truth.create.len());
+    assert_eq!(o.to_exclude as usize, truth.exclude.len());
+
+    // Ambiguous rows wait in the create table, saying so, with both candidates shown.
+    let table = read_table(&run.path("review/companies.create.csv"));
+    let header = &table[0];
+    let (at, reason, runner) = (
+        col(header, "autotask_id"),
+        col(header, "reason"),
+        col(header, "runner_up_id"),
+    );
+    for id in &truth.ambiguous {
+        let row = table[1..]
+            .iter()
+            .find(|r| r[at] == id.to_string())
+            .expect("ambiguous row in create table");
+        assert!(row[reason].starts_with("ambiguous"), "{row:?}");
+        if !row[runner].is_empty() {
+            assert_ne!(row[runner], row[col(header, "passportal_id")]);
+        }
+    }
+
+    let (_, load) = t.app.load(Some(&run.id)).await.expect("load");
+    let counts = &load.entities[&Entity::Companies];
+    assert_eq!(counts.created as usize, truth.create.len());
+    assert_eq!(counts.linked as usize, truth.matches.len());
+    assert_eq!(counts.failed, 0);
+    assert_eq!(
+        t.world.passportal.clients().len(),
+        clients_before + truth.create.len()
+    );
+    assert_eq!(t.world.passportal.creates() as usize, truth.create.len());
+
+    // Every matched and created company is linked in the ledger, to a client that exists.
+    {
+        let ledger = Ledger::open(&t.app.staging.ledger_path()).expect("ledger");
+        let ledger_links = ledger.links(Entity::Companies).expect("links");
+        assert_eq!(ledger_links.len(), truth.matches.len() + truth.create.len());
+        let existing: BTreeSet<i64> = t.world.passportal.clients().iter().map(|c| c.id).collect();
+        for (at, link) in &ledger_links {
+            assert!(existing.contains(&link.passportal_id.0), "{at} → {link:?}");
+            if let Some(planted) = truth.matches.get(&at.0) {
+                assert_eq!(link.passportal_id.0, *planted);
+            }
+        }
+    }
+
+    // A second load of the same run creates nothing.
+    let (_, again) = t.app.load(Some(&run.id)).await.expect("second load");
+    assert_eq!(again.entities[&Entity::Companies].created, 0);
+    assert_eq!(t.world.passportal.creates() as usize, truth.create.len());
+
+    // A new run finds everything linked: nothing to create but the excluded stay excluded.
+    let (run2, _) = t.app.extract().await.expect("second extract");
+    t.app.match_run(Some(&run2.id)).expect("second match");
+    let (_, plan2) = t.app.plan(Some(&run2.id)).expect("second plan");
+    let o2 = &plan2.overview[&Entity::Companies];
+    assert_eq!(o2.to_create, 0);
+    assert_eq!(o2.to_match, 0);
+    assert_eq!(
+        o2.already_linked as usize,
+        truth.matches.len() + truth.create.len()
+    );
+    assert_eq!(o2.to_exclude as usize, truth.exclude.len());
+
+    t.assert_no_unexpected_requests();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staging_is_private_checksummed_and_complete() {
+    let t = TestWorld::start(&MspSpec::demo(3)).await;
+    let (run, _) = t.app.extract().await.expect("extract");
+    t.app.match_run(Some(&run.id)).expect("match");
+    let manifest = run.manifest().expect("manifest");
+    assert_eq!(manifest.run_id, run.id);
+    assert_eq!(manifest.pipeline, "demo");
+    assert_eq!(manifest.schema_version, atpp::staging::SCHEMA_VERSION);
+    for stage in ["extract", "match"] {
+        let record = &manifest.stages[stage];
+        assert!(!record.files.is_empty());
+        for (file, rec) in &record.files {
+            let path = run.path(file);
+            assert_eq!(
+                atpp::staging::sha256_file(&path).unwrap(),
+                rec.sha256,
+                "{file}"
+            );
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file} is private");
+        }
+    }
+    let mode = std::fs::metadata(&run.dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    // No temporary files are left behind.
+    let leftovers: Vec<_> = walk(&run.dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn readme_first_command_runs_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atpp"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .output()
+        .expect("atpp runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("to create"), "{stdout}");
+    assert!(stdout.contains("companies"), "{stdout}");
+    assert!(stdout.contains("Run folder:"), "{stdout}");
+    assert!(dir.path().join("staging/demo/state.duckdb").is_file());
+    // Run twice: the demo starts over instead of tripping on the last demo's ledger.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atpp"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .output()
+        .expect("atpp runs");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().nth(3),
+        stdout.lines().nth(3)
+    );
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary (each binary links polars and DuckDB, so there is only one).
+//! Every test runs the real clients over HTTP against the simulators on loopback.
+
+mod credentials;
+mod end_to_end;
+mod harness;
+mod pipelines;
+mod review_edits;
