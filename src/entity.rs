@@ -9,16 +9,45 @@ use std::fmt;
 pub enum Entity {
     /// Autotask Companies → Passportal clients.
     Companies,
+    /// Autotask Resources (the MSP's staff) → Passportal users.
+    Resources,
+    /// Autotask CompanyLocations → `location` documents under the company's client.
+    Locations,
+    /// Autotask Contacts → `contact` documents under the company's client.
+    Contacts,
+    /// Autotask ConfigurationItems (of the selected types) → `asset` documents.
+    ConfigurationItems,
 }
 
 impl Entity {
     /// Every entity, parents before children (the order the load applies them in).
-    pub const ALL: &'static [Entity] = &[Entity::Companies];
+    pub const ALL: &'static [Entity] = &[
+        Entity::Companies,
+        Entity::Resources,
+        Entity::Locations,
+        Entity::Contacts,
+        Entity::ConfigurationItems,
+    ];
 
     /// The name in file names, review tables and the ledger.
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::Companies => "companies",
+            Entity::Resources => "resources",
+            Entity::Locations => "locations",
+            Entity::Contacts => "contacts",
+            Entity::ConfigurationItems => "configuration_items",
+        }
+    }
+
+    /// The Autotask REST endpoint.
+    pub fn autotask_endpoint(self) -> &'static str {
+        match self {
+            Entity::Companies => "Companies",
+            Entity::Resources => "Resources",
+            Entity::Locations => "CompanyLocations",
+            Entity::Contacts => "Contacts",
+            Entity::ConfigurationItems => "ConfigurationItems",
         }
     }
 
@@ -26,7 +55,19 @@ impl Entity {
     pub fn passportal_kind(self) -> &'static str {
         match self {
             Entity::Companies => "clients",
+            Entity::Resources => "users",
+            Entity::Locations => "locations",
+            Entity::Contacts => "contacts",
+            Entity::ConfigurationItems => "assets",
         }
+    }
+
+    /// Children live under a company's client.
+    pub fn is_child(self) -> bool {
+        matches!(
+            self,
+            Entity::Locations | Entity::Contacts | Entity::ConfigurationItems
+        )
     }
 
     pub fn parse(name: &str) -> Option<Entity> {

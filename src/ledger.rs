@@ -4,6 +4,7 @@
 
 use crate::entity::Entity;
 use crate::ids::{AutotaskId, PassportalId};
+use chrono::{DateTime, Utc};
 use duckdb::types::Value;
 use duckdb::{params, params_from_iter, Connection, OptionalExt};
 use std::collections::{BTreeMap, HashMap};
@@ -49,6 +50,12 @@ CREATE TABLE IF NOT EXISTS writes (
     message VARCHAR,
     updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
     PRIMARY KEY (entity, autotask_id, operation)
+);
+CREATE TABLE IF NOT EXISTS watermarks (
+    entity VARCHAR PRIMARY KEY,
+    value_utc VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,
@@ -359,6 +366,37 @@ impl Ledger {
                 Err(e)
             }
         }
+    }
+
+    /// The watermark of an incremental extract: the latest change time seen by the last
+    /// successful extract of `entity`.
+    pub fn watermark(&self, entity: Entity) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value_utc FROM watermarks WHERE entity = ?",
+                params![entity.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read watermark"))?;
+        Ok(text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok().map(|d| d.to_utc())))
+    }
+
+    /// Advance a watermark (only after the stage that read up to it succeeded).
+    pub fn set_watermark(
+        &self,
+        entity: Entity,
+        value: DateTime<Utc>,
+        run_id: &str,
+    ) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO watermarks (entity, value_utc, run_id) VALUES (?, ?, ?)",
+                params![entity.as_str(), value.to_rfc3339(), run_id],
+            )
+            .map_err(sql("write watermark"))?;
+        Ok(())
     }
 
     /// Note the start of a run in the run history.

@@ -4,6 +4,7 @@
 pub mod autotask;
 pub mod parquet;
 pub mod passportal;
+pub mod rows;
 
 use crate::autotask::{AutotaskClient, AutotaskError};
 use crate::passportal::{PassportalClient, PassportalError};

@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+pub mod fields;
 pub mod models;
 pub mod routes;
 

@@ -2,6 +2,12 @@
 //! already holds part of it (under identical and variant names), and the truth that tests and
 //! the demo check the pipeline's outcome against. Same seed, same MSP.
 
+mod children;
+pub mod records;
+
+pub use children::{all_ids, CI_TYPES, SELECTED_CI_TYPES};
+pub use records::*;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -26,6 +32,14 @@ pub struct MspSpec {
     pub ambiguous: usize,
     /// Pairs of Autotask companies with the same name, one Passportal client of that name.
     pub duplicate_names: usize,
+    /// Autotask resources (a share of the active ones already are Passportal users).
+    pub resources: usize,
+    /// Average contacts, locations and configuration items per company.
+    pub contacts_per_company: usize,
+    pub locations_per_company: usize,
+    pub cis_per_company: usize,
+    /// Share of a matched company's children that Passportal already holds as documents.
+    pub passportal_child_share: f64,
 }
 
 impl MspSpec {
@@ -40,6 +54,11 @@ impl MspSpec {
             inactive: 12,
             ambiguous: 4,
             duplicate_names: 2,
+            resources: 40,
+            contacts_per_company: 3,
+            locations_per_company: 2,
+            cis_per_company: 4,
+            passportal_child_share: 0.5,
         }
     }
 }
@@ -85,36 +104,56 @@ pub struct PpClient {
     pub name: String,
 }
 
-/// The Autotask side of the generated MSP, records in ascending id order.
+/// The Autotask side of the generated MSP, each entity in ascending id order.
 #[derive(Debug, Clone, Default)]
 pub struct AutotaskTenant {
     pub companies: Vec<AtCompany>,
+    pub resources: Vec<AtResource>,
+    pub contacts: Vec<AtContact>,
+    pub locations: Vec<AtLocation>,
+    pub configuration_items: Vec<AtConfigurationItem>,
+    pub ci_types: Vec<AtCiType>,
 }
 
 /// The Passportal side of the generated MSP.
 #[derive(Debug, Clone, Default)]
 pub struct PassportalInstance {
     pub clients: Vec<PpClient>,
+    pub users: Vec<PpUser>,
+    /// Contacts, locations and assets, each under a client.
+    pub documents: Vec<PpDocument>,
 }
 
-/// What a correct pipeline must conclude about each Autotask company, given no links yet.
-#[derive(Debug, Clone, Default)]
-pub struct CompanyTruth {
-    /// Autotask id → the Passportal client it must be auto-matched to.
+/// What a correct pipeline must conclude about each Autotask record of one entity, given no
+/// links yet, the demo pipeline's scope (inactive records excluded; configuration items of the
+/// `SELECTED_CI_TYPES` only), and children following their company.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntityTruth {
+    /// Autotask id → the Passportal record it must be auto-matched to.
     pub matches: BTreeMap<i64, i64>,
     /// Autotask ids that must be proposed for creation (new, or ambiguous).
     pub create: BTreeSet<i64>,
     /// The subset of `create` that must say `ambiguous`.
     pub ambiguous: BTreeSet<i64>,
-    /// Autotask ids that must be excluded (inactive).
+    /// Autotask ids that must be excluded (inactive, parent excluded, type not selected).
     pub exclude: BTreeSet<i64>,
+}
+
+/// The truth of every entity.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Truth {
+    pub companies: EntityTruth,
+    pub resources: EntityTruth,
+    pub contacts: EntityTruth,
+    pub locations: EntityTruth,
+    pub assets: EntityTruth,
 }
 
 #[derive(Debug, Clone)]
 pub struct Msp {
     pub autotask: AutotaskTenant,
     pub passportal: PassportalInstance,
-    pub truth: CompanyTruth,
+    pub truth: Truth,
 }
 
 const PLACES: &[&str] = &[
@@ -335,7 +374,7 @@ pub fn generate(spec: &MspSpec) -> Msp {
     let mut names = NameSource::new(&mut rng);
     let mut at = AutotaskTenant::default();
     let mut pp = PassportalInstance::default();
-    let mut truth = CompanyTruth::default();
+    let mut truth = EntityTruth::default();
     // Autotask ids start at 0 (the tenant's own company) and have gaps, as real tenants do.
     let mut next_at = 0i64;
     let mut at_id = |rng: &mut ChaCha8Rng| {
@@ -417,10 +456,57 @@ pub fn generate(spec: &MspSpec) -> Msp {
     }
     at.companies.sort_by_key(|c| c.id);
     pp.clients.shuffle(&mut rng);
+
+    // Everything below draws from its own stream, so the companies stay as they were.
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5eed_c41d);
+    let mut all = Truth {
+        companies: truth,
+        ..Truth::default()
+    };
+    let mut pp_ids = children::PpIds::new();
+    let mut at_ids = children::AtIds::new();
+    children::resources(
+        spec,
+        &mut rng,
+        &mut pp_ids,
+        &mut at,
+        &mut pp,
+        &mut all.resources,
+    );
+    at.ci_types = children::ci_types();
+    let parents = children::parents(&all.companies);
+    let companies: Vec<(i64, String)> = at
+        .companies
+        .iter()
+        .map(|c| {
+            let domain = c
+                .web_address
+                .as_deref()
+                .and_then(|w| w.strip_prefix("https://www."))
+                .unwrap_or("customer.example")
+                .to_string();
+            (c.id, domain)
+        })
+        .collect();
+    for (index, (company_id, domain)) in companies.iter().enumerate() {
+        children::company_children(
+            spec,
+            &mut rng,
+            *company_id,
+            index,
+            parents[company_id],
+            domain,
+            &mut at_ids,
+            &mut pp_ids,
+            &mut at,
+            &mut pp,
+            &mut all,
+        );
+    }
     Msp {
         autotask: at,
         passportal: pp,
-        truth,
+        truth: all,
     }
 }
 
@@ -434,9 +520,36 @@ mod tests {
         let b = generate(&MspSpec::demo(7));
         assert_eq!(a.autotask.companies, b.autotask.companies);
         assert_eq!(a.passportal.clients, b.passportal.clients);
-        let t = &a.truth;
+        assert_eq!(a.truth, b.truth);
+        assert_eq!(a.passportal.documents, b.passportal.documents);
+        let t = &a.truth.companies;
         let covered = t.matches.len() + t.create.len() + t.exclude.len();
         assert_eq!(covered, a.autotask.companies.len());
+        // Every child record is accounted for exactly once.
+        let at = &a.autotask;
+        for (truth, ids) in [
+            (
+                &a.truth.resources,
+                at.resources.iter().map(|r| r.id).collect::<Vec<_>>(),
+            ),
+            (
+                &a.truth.contacts,
+                at.contacts.iter().map(|r| r.id).collect(),
+            ),
+            (
+                &a.truth.locations,
+                at.locations.iter().map(|r| r.id).collect(),
+            ),
+            (
+                &a.truth.assets,
+                at.configuration_items.iter().map(|r| r.id).collect(),
+            ),
+        ] {
+            let n = truth.matches.len() + truth.create.len() + truth.exclude.len();
+            assert_eq!(n, ids.len());
+            assert_eq!(all_ids(truth), ids.iter().copied().collect());
+            assert!(!truth.matches.is_empty() && !truth.create.is_empty());
+        }
         assert!(a.autotask.companies.len() >= 300);
         let ids: BTreeSet<i64> = a.autotask.companies.iter().map(|c| c.id).collect();
         assert_eq!(ids.len(), a.autotask.companies.len(), "ids are unique");

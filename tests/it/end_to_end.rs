@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_pipeline_ends_with_what_the_generator_planted() {
     let t = TestWorld::start(&MspSpec::demo(7)).await;
-    let truth = t.world.msp.truth.clone();
+    let truth = t.world.msp.truth.companies.clone();
     let clients_before = t.world.passportal.clients().len();
 
     let (run, extract) = t.app.extract().await.expect("extract");

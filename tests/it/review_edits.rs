@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_load_obeys_an_analysts_edits() {
     let t = TestWorld::start(&MspSpec::demo(11)).await;
-    let truth = t.world.msp.truth.clone();
+    let truth = t.world.msp.truth.companies.clone();
     let (run, _) = t.app.extract().await.expect("extract");
     t.app.match_run(Some(&run.id)).expect("match");
 

@@ -28,7 +28,10 @@ fn tenant(n: i64) -> AutotaskTenant {
             last_tracked_modified_date_time: Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).unwrap(),
         })
         .collect();
-    AutotaskTenant { companies }
+    AutotaskTenant {
+        companies,
+        ..Default::default()
+    }
 }
 
 fn creds() -> AutotaskCredentials {

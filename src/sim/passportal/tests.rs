@@ -58,6 +58,7 @@ fn instance_is_kept_in_id_order_and_new_ids_go_above() {
                 name: "A".into(),
             },
         ],
+        ..Default::default()
     };
     let sim = PassportalSim::new(instance, creds(), PassportalSimOptions::default());
     assert_eq!(
@@ -83,7 +84,14 @@ async fn start(options: PassportalSimOptions) -> (Arc<PassportalSim>, RunningSim
             name: format!("Acme & Sons {id}"),
         })
         .collect();
-    let sim = PassportalSim::new(PassportalInstance { clients }, creds(), options);
+    let sim = PassportalSim::new(
+        PassportalInstance {
+            clients,
+            ..Default::default()
+        },
+        creds(),
+        options,
+    );
     let running = serve(sim.clone(), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("serve");
