@@ -3,6 +3,7 @@
 //! The command line, the demo and the tests all drive the pipeline through this.
 
 use crate::autotask::AutotaskClient;
+use crate::entity::Entity;
 use crate::extract::ExtractSummary;
 use crate::ledger::Ledger;
 use crate::load::LoadSummary;
@@ -13,6 +14,15 @@ use crate::staging::{Run, Staging};
 use crate::transform::MatchSummary;
 use anyhow::Context;
 use std::path::Path;
+
+/// How `atpp extract` runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtractOptions {
+    /// Continue the latest run's unfinished extract instead of starting a new run.
+    pub resume: bool,
+    /// Read every entity in full, whatever the watermarks say.
+    pub full_refresh: bool,
+}
 
 pub struct App {
     pub pipeline: Pipeline,
@@ -61,13 +71,64 @@ impl App {
 
     /// Extract both sides into a new run.
     pub async fn extract(&self) -> anyhow::Result<(Run, ExtractSummary)> {
+        self.extract_with(ExtractOptions::default()).await
+    }
+
+    /// Extract both sides: into a new run, or (`resume`) on into the latest run whose extract was
+    /// killed or failed part-way, from the last batch it committed. `full_refresh` ignores the
+    /// watermarks of incremental runs. Watermarks advance only once the stage succeeded.
+    pub async fn extract_with(
+        &self,
+        options: ExtractOptions,
+    ) -> anyhow::Result<(Run, ExtractSummary)> {
         let autotask = self.autotask().await?;
         let passportal = self.passportal().await?;
-        let run = self.staging.new_run(&self.pipeline.name)?;
-        self.ledger()?.begin_run(&run.id, &self.pipeline.name)?;
-        let summary = crate::extract::run(&run, &autotask, &passportal)
-            .await
-            .with_context(|| format!("extract of run {}", run.id))?;
+        let run = if options.resume {
+            let run = self.run_folder(None).context(
+                "nothing to resume: no run folder yet (run `atpp extract` without --resume)",
+            )?;
+            if run.stage("extract").is_ok() {
+                anyhow::bail!(
+                    "nothing to resume: the extract of the latest run {} finished \
+                     (run `atpp extract` without --resume for a new run)",
+                    run.id
+                );
+            }
+            run
+        } else {
+            self.staging.new_run(&self.pipeline.name)?
+        };
+        let mut at_options = crate::extract::AutotaskOptions {
+            full_refresh: options.full_refresh,
+            progress_bars: true,
+            ..Default::default()
+        };
+        {
+            let ledger = self.ledger()?;
+            ledger.begin_run(&run.id, &self.pipeline.name)?;
+            for entity in Entity::ALL {
+                if let Some(w) = ledger.watermark(*entity)? {
+                    at_options.watermarks.insert(*entity, w);
+                }
+                if self.pipeline.extract.sweep_deletions {
+                    let ids = ledger.links(*entity)?.into_keys().map(|id| id.0).collect();
+                    at_options.known.insert(*entity, ids);
+                }
+            }
+        }
+        let summary = crate::extract::run(
+            &run,
+            &autotask,
+            &passportal,
+            &self.pipeline.extract,
+            &at_options,
+        )
+        .await
+        .with_context(|| format!("extract of run {}", run.id))?;
+        let ledger = self.ledger()?;
+        for (entity, watermark) in &summary.watermarks {
+            ledger.set_watermark(*entity, *watermark, &run.id)?;
+        }
         Ok((run, summary))
     }
 

@@ -83,7 +83,16 @@ pub enum Command {
         seed: u64,
     },
     /// Extract both sides into a new run folder.
-    Extract(PipelineArgs),
+    Extract {
+        #[command(flatten)]
+        args: PipelineArgs,
+        /// Continue the latest run's killed or failed extract from its last committed batch.
+        #[arg(long)]
+        resume: bool,
+        /// Read everything in full, ignoring the watermarks of incremental runs.
+        #[arg(long)]
+        full_refresh: bool,
+    },
     /// Match a run's extract into review tables.
     Match(RunArgs),
     /// Validate the review tables, print the overview, freeze the plan.
@@ -123,9 +132,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             passportal_port,
             seed,
         } => runtime()?.block_on(sim_command(autotask_port, passportal_port, seed)),
-        Command::Extract(args) => {
+        Command::Extract {
+            args,
+            resume,
+            full_refresh,
+        } => {
             let app = app(&args)?;
-            let (run, summary) = runtime()?.block_on(app.extract())?;
+            let options = crate::app::ExtractOptions {
+                resume,
+                full_refresh,
+            };
+            let (run, summary) = runtime()?.block_on(app.extract_with(options))?;
             for (file, rows) in &summary.files {
                 println!("{rows:>8} rows  {file}");
             }

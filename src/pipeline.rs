@@ -46,6 +46,8 @@ pub struct Pipeline {
     #[serde(default)]
     pub sync: SyncConfig,
     #[serde(default)]
+    pub extract: ExtractConfig,
+    #[serde(default)]
     pub matching: MatchingConfig,
     #[serde(default)]
     pub load: LoadConfig,
@@ -120,6 +122,56 @@ pub struct PassportalConfig {
     /// Requests per second at most (Passportal publishes no limit: stay modest).
     #[serde(default = "default_rps")]
     pub requests_per_sec: u32,
+    /// Requests in flight at once (reads fetch document details concurrently up to this).
+    #[serde(default = "default_pp_concurrency")]
+    pub concurrency: usize,
+    /// Renew the access token this many seconds before its `expiry_time`.
+    #[serde(default = "default_pp_renew_before_secs")]
+    pub renew_before_secs: i64,
+    /// The document template per document type, used when creating documents.
+    #[serde(default)]
+    pub templates: PassportalTemplates,
+}
+
+fn default_pp_concurrency() -> usize {
+    4
+}
+fn default_pp_renew_before_secs() -> i64 {
+    60
+}
+
+/// `[passportal.templates]`: the `templateUid` a created document of each type gets. The
+/// defaults are placeholders (assumed): set your instance's template uids (its Swagger or the
+/// templates screen shows them, e.g. `TPL-79`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassportalTemplates {
+    #[serde(default = "default_tpl_contact")]
+    pub contact: String,
+    #[serde(default = "default_tpl_location")]
+    pub location: String,
+    #[serde(default = "default_tpl_asset")]
+    pub asset: String,
+}
+
+fn default_tpl_contact() -> String {
+    "TPL-CONTACT".into()
+}
+fn default_tpl_location() -> String {
+    "TPL-LOCATION".into()
+}
+fn default_tpl_asset() -> String {
+    "TPL-ASSET".into()
+}
+
+impl Default for PassportalTemplates {
+    fn default() -> Self {
+        PassportalTemplates {
+            contact: default_tpl_contact(),
+            location: default_tpl_location(),
+            asset: default_tpl_asset(),
+        }
+    }
 }
 
 fn default_pp_key_id_env() -> String {
@@ -144,6 +196,9 @@ pub struct SyncConfig {
     /// Create new Passportal clients for unmatched companies without review (nightly).
     #[serde(default)]
     pub auto_create_companies: bool,
+    /// Company types to sync, by their Autotask label (e.g. "Customer"); empty means all.
+    #[serde(default)]
+    pub company_types: Vec<String>,
 }
 
 impl Default for SyncConfig {
@@ -152,6 +207,7 @@ impl Default for SyncConfig {
             companies: true,
             include_inactive: false,
             auto_create_companies: false,
+            company_types: Vec::new(),
         }
     }
 }
@@ -160,12 +216,107 @@ fn yes() -> bool {
     true
 }
 
+/// `[extract]`: what the Autotask extract reads and how (the entity toggles of the Passportal
+/// integration screen, incremental runs, the deletion sweep, and the limits it keeps to).
+/// Companies are always extracted: every other entity hangs off them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Sync Users: Autotask resources.
+    #[serde(default = "yes")]
+    pub resources: bool,
+    #[serde(default = "yes")]
+    pub contacts: bool,
+    /// Company locations.
+    #[serde(default = "yes")]
+    pub locations: bool,
+    /// Sync Configurations: configuration items (with their types).
+    #[serde(default = "yes")]
+    pub configuration_items: bool,
+    /// The configuration item types to sync, by name; empty means all. Items of other types are
+    /// still staged (with their type label) so the review shows why they are left out.
+    #[serde(default)]
+    pub configuration_item_types: Vec<String>,
+    /// Read only records changed since the last successful extract (minus `overlap_secs`), for
+    /// entities that have a change stamp; the others are read in full.
+    #[serde(default)]
+    pub incremental: bool,
+    /// How far before the watermark an incremental run starts reading (stamps land out of order).
+    #[serde(default = "default_overlap_secs")]
+    pub overlap_secs: u64,
+    /// Find records deleted in Autotask (an id sweep for incrementally read entities) and stage
+    /// them in `extract/autotask/deleted.parquet`.
+    #[serde(default)]
+    pub sweep_deletions: bool,
+    /// A sweep that would retire more than this share of an entity's linked records stops the
+    /// run with an error instead.
+    #[serde(default = "default_max_deleted_share")]
+    pub max_deleted_share: f64,
+    /// Stop before the tenant's hourly request threshold would pass this share (0–1); every
+    /// integration of the tenant shares that threshold. Unset: no limit of our own.
+    #[serde(default)]
+    pub max_threshold_share: Option<f64>,
+    /// Requests in flight per Autotask entity endpoint (1–3; Autotask refuses a fourth).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight_per_endpoint: usize,
+    /// Autotask entities extracted at the same time.
+    #[serde(default = "default_parallel_entities")]
+    pub parallel_entities: usize,
+    /// Records per committed batch: a killed extract resumes from the last batch written.
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+}
+
+fn default_overlap_secs() -> u64 {
+    120
+}
+fn default_max_deleted_share() -> f64 {
+    0.1
+}
+fn default_max_in_flight() -> usize {
+    3
+}
+fn default_parallel_entities() -> usize {
+    6
+}
+fn default_batch_rows() -> usize {
+    10_000
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            resources: true,
+            contacts: true,
+            locations: true,
+            configuration_items: true,
+            configuration_item_types: Vec::new(),
+            incremental: false,
+            overlap_secs: default_overlap_secs(),
+            sweep_deletions: false,
+            max_deleted_share: default_max_deleted_share(),
+            max_threshold_share: None,
+            max_in_flight_per_endpoint: default_max_in_flight(),
+            parallel_entities: default_parallel_entities(),
+            batch_rows: default_batch_rows(),
+        }
+    }
+}
+
 /// Score thresholds (0–100) per entity.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatchingConfig {
     #[serde(default)]
     pub companies: Thresholds,
+    #[serde(default)]
+    pub resources: Thresholds,
+    #[serde(default)]
+    pub contacts: Thresholds,
+    #[serde(default)]
+    pub locations: Thresholds,
+    #[serde(default)]
+    pub configuration_items: Thresholds,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -187,7 +338,7 @@ fn default_margin() -> f64 {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            auto_match: 92.0,
+            auto_match: 94.0,
             suggest: 75.0,
             ambiguity_margin: default_margin(),
         }
@@ -249,14 +400,47 @@ impl Pipeline {
                 "load.concurrency and passportal.requests_per_sec must be at least 1".into(),
             ));
         }
-        let t = pipeline.matching.companies;
-        if !(0.0..=100.0).contains(&t.suggest)
-            || !(0.0..=100.0).contains(&t.auto_match)
-            || t.suggest > t.auto_match
+        if pipeline.passportal.concurrency == 0 || pipeline.passportal.renew_before_secs < 0 {
+            return Err(invalid(
+                "passportal.concurrency must be at least 1 and passportal.renew_before_secs \
+                 at least 0"
+                    .into(),
+            ));
+        }
+        let x = &pipeline.extract;
+        if !(1..=3).contains(&x.max_in_flight_per_endpoint)
+            || x.parallel_entities == 0
+            || x.batch_rows == 0
         {
             return Err(invalid(
-                "matching.companies needs 0 <= suggest <= auto_match <= 100".into(),
+                "extract.max_in_flight_per_endpoint must be 1 to 3 (Autotask refuses a fourth), \
+                 extract.parallel_entities and extract.batch_rows at least 1"
+                    .into(),
             ));
+        }
+        let share_ok = |v: f64| (0.0..=1.0).contains(&v);
+        if !share_ok(x.max_deleted_share) || !x.max_threshold_share.is_none_or(share_ok) {
+            return Err(invalid(
+                "extract.max_deleted_share and extract.max_threshold_share are shares from 0 to 1"
+                    .into(),
+            ));
+        }
+        let m = &pipeline.matching;
+        for (name, t) in [
+            ("companies", m.companies),
+            ("resources", m.resources),
+            ("contacts", m.contacts),
+            ("locations", m.locations),
+            ("configuration_items", m.configuration_items),
+        ] {
+            if !(0.0..=100.0).contains(&t.suggest)
+                || !(0.0..=100.0).contains(&t.auto_match)
+                || t.suggest > t.auto_match
+            {
+                return Err(invalid(format!(
+                    "matching.{name} needs 0 <= suggest <= auto_match <= 100"
+                )));
+            }
         }
         Ok(pipeline)
     }

@@ -1,6 +1,7 @@
 //! The HTTP side of the Autotask client: zone discovery, auth headers, retries with backoff that
-//! honour `Retry-After`, a zone re-resolve on 401, and request accounting per entity endpoint
-//! (every attempt costs the tenant one request of its hourly threshold).
+//! honour `Retry-After`, a zone re-resolve on 401, at most 3 requests in flight per entity
+//! endpoint (Autotask's thread threshold), and request accounting per entity endpoint (every
+//! attempt costs the tenant one request of its hourly threshold).
 
 use super::error::AutotaskError;
 use super::models::{
@@ -12,9 +13,14 @@ use crate::pipeline::AutotaskConfig;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::sync::{Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Autotask's thread threshold: concurrent requests per (integration code, entity endpoint).
+pub const MAX_IN_FLIGHT_PER_ENDPOINT: usize = 3;
 
 /// A page of records and whether more may follow.
 #[derive(Debug, Clone)]
@@ -31,6 +37,9 @@ pub struct AutotaskClient {
     /// The zone's REST base, e.g. `https://webservices15.autotask.net/ATServicesRest/V1.0/`.
     base: RwLock<String>,
     requests: Mutex<BTreeMap<String, u64>>,
+    /// One semaphore per endpoint (lowercase), `max_in_flight` permits each.
+    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    max_in_flight: AtomicUsize,
 }
 
 /// One failed attempt, with the server's `Retry-After` when it sent one.
@@ -98,7 +107,35 @@ impl AutotaskClient {
             credentials,
             base: RwLock::new(base),
             requests: Mutex::new(BTreeMap::new()),
+            slots: Mutex::new(HashMap::new()),
+            max_in_flight: AtomicUsize::new(MAX_IN_FLIGHT_PER_ENDPOINT),
         })
+    }
+
+    /// Cap the requests in flight per entity endpoint (1..=3; Autotask refuses a fourth).
+    /// Applies to endpoints first used after the call.
+    pub fn limit_in_flight(&self, n: usize) {
+        self.max_in_flight
+            .store(n.clamp(1, MAX_IN_FLIGHT_PER_ENDPOINT), Ordering::Relaxed);
+    }
+
+    /// The cap on requests in flight per entity endpoint.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::Relaxed)
+    }
+
+    fn slot(&self, endpoint: &str) -> Arc<Semaphore> {
+        let mut slots = self.slots.lock().expect("lock");
+        Arc::clone(
+            slots
+                .entry(endpoint.to_ascii_lowercase())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.max_in_flight()))),
+        )
+    }
+
+    /// Requests spent so far on every endpoint together.
+    pub fn total_requests(&self) -> u64 {
+        self.requests.lock().expect("lock").values().sum()
     }
 
     /// Requests spent so far, per entity endpoint (lowercase), every attempt counted.
@@ -198,8 +235,11 @@ impl AutotaskClient {
     ) -> Result<T, AutotaskError> {
         let mut rediscovered = false;
         let mut attempt = 0u32;
+        let slot = self.slot(endpoint);
         loop {
             attempt += 1;
+            // Hold one of the endpoint's slots for the attempt only, never across the backoff.
+            let permit = slot.acquire().await.expect("semaphore never closed");
             let outcome = match self.attempt(endpoint, method.clone(), path, body).await {
                 Ok(bytes) => match decode::<T>(&format!("{method} {path}"), &bytes) {
                     Ok(value) => return Ok(value),
@@ -210,6 +250,7 @@ impl AutotaskClient {
                 },
                 Err(a) => a,
             };
+            drop(permit);
             if matches!(outcome.error, AutotaskError::BadSecret { .. }) && !rediscovered {
                 rediscovered = true;
                 let base = discover(&self.http, &self.config, &self.credentials).await?;
@@ -219,11 +260,10 @@ impl AutotaskClient {
             if !outcome.error.is_retryable() || attempt >= self.config.max_attempts {
                 return Err(outcome.error);
             }
-            let backoff = Duration::from_millis(250u64 << (attempt - 1).min(5));
             let wait = outcome
                 .retry_after
                 .map(|r| r.min(Duration::from_secs(300)))
-                .unwrap_or(backoff);
+                .unwrap_or_else(|| backoff(attempt));
             tracing::warn!(
                 "Autotask {method} {path}: attempt {attempt} failed ({}); retrying in {:?}",
                 outcome.error,
@@ -241,18 +281,48 @@ impl AutotaskClient {
     ) -> Result<Page<T>, AutotaskError> {
         let body = serde_json::to_value(query).expect("query serialises");
         let resp: QueryResponse<T> = self
-            .call(
-                entity,
-                Method::POST,
-                &format!("{entity}/query"),
-                Some(&body),
-            )
+            .call_checked(entity, &format!("{entity}/query"), &body)
             .await?;
         let full = resp.items.len() as u32 >= query.max_records;
         Ok(Page {
             items: resp.items,
             full,
         })
+    }
+
+    /// A query whose answer says how many items it holds (`pageDetails.count`): an answer
+    /// whose items disagree with it was cut short on the way and is retried like a truncated
+    /// body, never read as "no more records".
+    async fn call_checked<T: DeserializeOwned>(
+        &self,
+        entity: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<QueryResponse<T>, AutotaskError> {
+        let mut left = self.config.max_attempts.max(1);
+        loop {
+            let resp: QueryResponse<T> = self.call(entity, Method::POST, path, Some(body)).await?;
+            let Some(counted) = resp
+                .page_details
+                .count
+                .filter(|c| *c != resp.items.len() as u64)
+            else {
+                return Ok(resp);
+            };
+            left -= 1;
+            let error = AutotaskError::Decode {
+                route: format!("POST {path}"),
+                path: "pageDetails.count".into(),
+                message: format!(
+                    "the page says {counted} items but holds {}",
+                    resp.items.len()
+                ),
+            };
+            if left == 0 {
+                return Err(error);
+            }
+            tracing::warn!("{error}; retrying");
+        }
     }
 
     /// The next keyset page: records with id above `after` (or all from id 0), ascending.
@@ -263,11 +333,29 @@ impl AutotaskClient {
         after: Option<i64>,
         include_fields: &[String],
     ) -> Result<Page<T>, AutotaskError> {
+        self.query_range(entity, filters, after, None, include_fields)
+            .await
+    }
+
+    /// A keyset page within an id range: records with id above `after` (or from id 0) and at
+    /// most `upto`, ascending. Disjoint ranges page independently, which is how one entity keeps
+    /// several requests in flight.
+    pub async fn query_range<T: DeserializeOwned>(
+        &self,
+        entity: &str,
+        filters: &[Filter],
+        after: Option<i64>,
+        upto: Option<i64>,
+        include_fields: &[String],
+    ) -> Result<Page<T>, AutotaskError> {
         let mut filter = filters.to_vec();
         filter.push(match after {
             Some(id) => Filter::cond("id", "gt", id),
             None => Filter::all(),
         });
+        if let Some(upto) = upto {
+            filter.push(Filter::cond("id", "lte", upto));
+        }
         let query = Query {
             max_records: self.config.page_size,
             include_fields: include_fields.to_vec(),
@@ -325,6 +413,15 @@ impl AutotaskClient {
     pub fn page_size(&self) -> u32 {
         self.config.page_size
     }
+}
+
+/// The wait before retry `attempt + 1` when the server named none: exponential from 250 ms,
+/// capped at 8 s, with jitter so parallel pagers do not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    use rand::Rng;
+    let base = 250u64 << (attempt.saturating_sub(1)).min(5);
+    let jitter = rand::thread_rng().gen_range(0..=base / 2);
+    Duration::from_millis(base + jitter)
 }
 
 /// Zone discovery: `GET {discovery}v1.0/zoneInformation?user=`. Misleading answers are turned

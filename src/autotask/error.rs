@@ -48,12 +48,19 @@ pub enum AutotaskError {
     },
 }
 
+/// The thread-threshold refusal (`Itgenatr005`), whatever status it came with.
+pub fn is_thread_threshold(message: &str) -> bool {
+    message.contains("Itgenatr005") || message.to_ascii_lowercase().contains("thread threshold")
+}
+
 impl AutotaskError {
     /// Worth another attempt: throttling, thread threshold, server errors, truncated bodies and
     /// dropped connections. Credential errors are not.
     pub fn is_retryable(&self) -> bool {
         match self {
-            AutotaskError::Http { status, .. } => *status == 429 || *status >= 500,
+            AutotaskError::Http {
+                status, message, ..
+            } => *status == 429 || *status >= 500 || is_thread_threshold(message),
             AutotaskError::Transport { .. } | AutotaskError::Decode { .. } => true,
             _ => false,
         }

@@ -6,7 +6,8 @@ mod client;
 mod error;
 pub mod models;
 mod query;
+mod records;
 
-pub use client::{AutotaskClient, Page};
-pub use error::AutotaskError;
+pub use client::{AutotaskClient, Page, MAX_IN_FLIGHT_PER_ENDPOINT};
+pub use error::{is_thread_threshold, AutotaskError};
 pub use query::{Filter, Query};

@@ -19,8 +19,9 @@ pub struct ZoneInfo {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PageDetails {
+    /// Items in this page, as the server counted them (absent on some answers).
     #[serde(default)]
-    pub count: u64,
+    pub count: Option<u64>,
     #[serde(default)]
     pub next_page_url: Option<String>,
 }
@@ -30,6 +31,7 @@ pub struct PageDetails {
 #[serde(rename_all = "camelCase")]
 pub struct QueryResponse<T> {
     pub items: Vec<T>,
+    #[serde(default)]
     pub page_details: PageDetails,
 }
 
@@ -78,9 +80,15 @@ pub struct PicklistValue {
     pub is_active: Option<bool>,
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+pub(crate) fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
+
+pub use super::records::{
+    CompanyLocation, ConfigurationItem, ConfigurationItemType, Contact, IdOnly, Resource,
+};
 
 /// A user-defined field on a record.
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -129,7 +137,7 @@ pub struct Company {
     pub last_activity_date: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "datetime")]
     pub last_tracked_modified_date_time: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub user_defined_fields: Vec<UserDefinedField>,
 }
 
@@ -159,7 +167,7 @@ pub fn parse_datetime(s: &str) -> Option<Result<DateTime<Utc>, String>> {
     Some(Err(format!("not a date: {s:?}")))
 }
 
-fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+pub(crate) fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     match Option::<String>::deserialize(d)? {
         None => Ok(None),
         Some(s) => parse_datetime(&s)
@@ -169,7 +177,7 @@ fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D:
 }
 
 /// Text, with `""` kept as-is but JSON numbers accepted (some tenants send numeric strings bare).
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
@@ -178,7 +186,7 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
 }
 
 /// An integer sent as a number or a numeric string; `""` is none.
-fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n

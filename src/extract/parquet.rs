@@ -41,12 +41,11 @@ pub fn bool_col(name: &str, values: impl Iterator<Item = Option<bool>>) -> Colum
 /// A UTC timestamp column (milliseconds).
 pub fn time_col(name: &str, values: impl Iterator<Item = Option<DateTime<Utc>>>) -> Column {
     let ms: Vec<Option<i64>> = values.map(|v| v.map(|t| t.timestamp_millis())).collect();
-    Column::new(name.into(), ms)
-        .cast(&DataType::Datetime(
-            TimeUnit::Milliseconds,
-            Some(TimeZone::UTC),
-        ))
-        .expect("i64 casts to datetime")
+    // `into_datetime`, not a cast: a cast to a zoned datetime drops the zone in this polars
+    // build, and the file would hold naive times (Parquet `isAdjustedToUTC = false`).
+    Series::new(name.into(), ms)
+        .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+        .into_column()
 }
 
 /// Build a frame from columns of equal length.
@@ -173,5 +172,29 @@ impl Columns<'_> {
         Ok(s.iter()
             .map(|v| v.and_then(DateTime::<Utc>::from_timestamp_millis))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    #[test]
+    fn timestamps_stay_utc_through_a_file() {
+        let t = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap();
+        let col = time_col("at", [Some(t), None].into_iter());
+        let utc = DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
+        assert_eq!(col.dtype(), &utc);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write_frame(&path, &frame(vec![col])).unwrap();
+        let df = read_frame(&path).unwrap();
+        assert_eq!(df.column("at").unwrap().dtype(), &utc);
+        let c = Columns {
+            path: &path,
+            df: &df,
+        };
+        assert_eq!(c.time("at").unwrap(), vec![Some(t), None]);
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP side of the Passportal client: the HMAC token exchange (renewed before expiry and
-//! once on a 401), pacing with a rate limiter, backoff on 429/5xx honouring `Retry-After` for
-//! reads, and writes that are never blindly retried once they may have been applied.
+//! once on a 401), pacing with a rate limiter and a cap on requests in flight, backoff on
+//! 429/5xx honouring `Retry-After` for reads, and writes that are never blindly retried once they
+//! may have been applied. What is read and written lives in `records`.
 
 use super::error::{PassportalError, WriteError};
 use super::models::{
@@ -18,11 +19,23 @@ use sha2::Sha256;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 struct Token {
     access: String,
     /// Unix seconds.
+    issued_at: i64,
+    /// Unix seconds.
     expires_at: i64,
+}
+
+impl Token {
+    /// Still good to send: more than the renewal margin before expiry. The margin is at most
+    /// half the token's lifetime, so a short-lived token is not renewed on every request.
+    fn is_fresh(&self, renew_before_secs: i64, now: i64) -> bool {
+        let margin = renew_before_secs.min((self.expires_at - self.issued_at) / 2);
+        self.expires_at - margin > now
+    }
 }
 
 pub struct PassportalClient {
@@ -31,11 +44,10 @@ pub struct PassportalClient {
     credentials: PassportalCredentials,
     token: tokio::sync::Mutex<Option<Token>>,
     limiter: DefaultDirectRateLimiter,
+    /// One permit per request in flight (`config.concurrency`).
+    in_flight: Semaphore,
     requests: AtomicU64,
 }
-
-/// Renew this long before the token expires.
-const RENEW_BEFORE_SECS: i64 = 60;
 
 fn decode<T: DeserializeOwned>(route: &str, body: &[u8]) -> Result<T, PassportalError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
@@ -101,9 +113,10 @@ impl PassportalClient {
             credentials,
             token: tokio::sync::Mutex::new(None),
             limiter: RateLimiter::direct(Quota::per_second(rps)),
+            in_flight: Semaphore::new(config.concurrency.max(1)),
             requests: AtomicU64::new(0),
         };
-        client.access_token(false).await?;
+        client.access_token(None).await?;
         Ok(client)
     }
 
@@ -112,17 +125,29 @@ impl PassportalClient {
         self.requests.load(Ordering::Relaxed)
     }
 
+    pub(super) fn config(&self) -> &PassportalConfig {
+        &self.config
+    }
+
+    /// Requests in flight at most (`passportal.concurrency`): callers fanning out reads over
+    /// clients use it to size their streams.
+    pub fn concurrency(&self) -> usize {
+        self.config.concurrency.max(1)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.config.base_url.trim_end_matches('/'), path)
     }
 
-    /// A valid access token, exchanging the key for a new one when it is missing, about to
-    /// expire, or `force`d (after a 401).
-    async fn access_token(&self, force: bool) -> Result<String, PassportalError> {
+    /// A valid access token, exchanging the key for a new one when it is missing or within
+    /// `renew_before_secs` of its expiry. `rejected` is a token the server just refused (a 401):
+    /// it is renewed, unless another request has renewed it meanwhile.
+    async fn access_token(&self, rejected: Option<&str>) -> Result<String, PassportalError> {
         let mut guard = self.token.lock().await;
         let now = chrono::Utc::now().timestamp();
         if let Some(t) = guard.as_ref() {
-            if !force && t.expires_at - RENEW_BEFORE_SECS > now {
+            if t.is_fresh(self.config.renew_before_secs, now) && rejected != Some(t.access.as_str())
+            {
                 return Ok(t.access.clone());
             }
         }
@@ -148,6 +173,7 @@ impl PassportalClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let permit = self.in_flight.acquire().await.expect("never closed");
             self.limiter.until_ready().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let sent = self
@@ -161,6 +187,7 @@ impl PassportalClient {
             let resp = match sent {
                 Ok(r) => r,
                 Err(source) if attempt < self.config.max_attempts => {
+                    drop(permit);
                     tracing::warn!("Passportal {route}: {source}; retrying");
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
@@ -170,6 +197,7 @@ impl PassportalClient {
             let status = resp.status();
             let wait = retry_after(&resp);
             let bytes = resp.bytes().await.unwrap_or_default();
+            drop(permit);
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 return Err(self.auth_error(message_of(&bytes)));
             }
@@ -188,12 +216,14 @@ impl PassportalClient {
             }
             let t: TokenResponse = decode(&route, &bytes)?;
             return match (t.success, t.access_token) {
-                (true, Some(access)) if !access.is_empty() => Ok(Token {
-                    access,
-                    expires_at: t
-                        .expiry_time
-                        .unwrap_or_else(|| chrono::Utc::now().timestamp() + 600),
-                }),
+                (true, Some(access)) if !access.is_empty() => {
+                    let now = chrono::Utc::now().timestamp();
+                    Ok(Token {
+                        access,
+                        issued_at: now,
+                        expires_at: t.expiry_time.unwrap_or(now + 600),
+                    })
+                }
                 _ => {
                     Err(PassportalError::Token(t.message.unwrap_or_else(|| {
                         "answered without success or token".into()
@@ -222,65 +252,69 @@ impl PassportalClient {
         }
     }
 
-    /// A read with retries: 429/5xx/transport/decode failures back off and retry; a 401 renews
-    /// the token once.
-    async fn get<T: DeserializeOwned>(
+    /// A read with retries: 429/5xx/transport/decode failures back off and retry (honouring
+    /// `Retry-After`); a 401 renews the token once.
+    pub(super) async fn get<T: DeserializeOwned>(
         &self,
-        route: &Route,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, PassportalError> {
-        let label = format!("{} {}", route.method, path);
+        let label = format!("GET {path}");
         let mut renewed = false;
         let mut attempt = 0;
+        let mut rejected: Option<String> = None;
         loop {
             attempt += 1;
-            let token = self.access_token(false).await?;
-            self.limiter.until_ready().await;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
-                .http
-                .request(Method::GET, self.url(path))
-                .header("x-access-token", token)
-                .query(query)
-                .send()
-                .await;
-            let (error, wait) = match sent {
-                Err(source) => (
-                    PassportalError::Transport {
-                        route: label.clone(),
-                        source,
-                    },
-                    None,
-                ),
-                Ok(resp) => {
-                    let status = resp.status();
-                    let wait = retry_after(&resp);
-                    match resp.bytes().await {
-                        Err(source) => (
-                            PassportalError::Transport {
-                                route: label.clone(),
-                                source,
-                            },
-                            None,
-                        ),
-                        Ok(bytes) if status.is_success() => match decode::<T>(&label, &bytes) {
-                            Ok(v) => return Ok(v),
-                            Err(e) => (e, None),
+            let token = self.access_token(rejected.take().as_deref()).await?;
+            let (error, wait) = {
+                let _permit = self.in_flight.acquire().await.expect("never closed");
+                self.limiter.until_ready().await;
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                let sent = self
+                    .http
+                    .request(Method::GET, self.url(path))
+                    .header("x-access-token", &token)
+                    .query(query)
+                    .send()
+                    .await;
+                match sent {
+                    Err(source) => (
+                        PassportalError::Transport {
+                            route: label.clone(),
+                            source,
                         },
-                        Ok(_) if status == StatusCode::UNAUTHORIZED && !renewed => {
-                            renewed = true;
-                            self.access_token(true).await?;
-                            continue;
-                        }
-                        Ok(bytes) => (
-                            PassportalError::Http {
-                                route: label.clone(),
-                                status: status.as_u16(),
-                                message: message_of(&bytes),
+                        None,
+                    ),
+                    Ok(resp) => {
+                        let status = resp.status();
+                        let wait = retry_after(&resp);
+                        match resp.bytes().await {
+                            Err(source) => (
+                                PassportalError::Transport {
+                                    route: label.clone(),
+                                    source,
+                                },
+                                None,
+                            ),
+                            Ok(bytes) if status.is_success() => match decode::<T>(&label, &bytes) {
+                                Ok(v) => return Ok(v),
+                                Err(e) => (e, None),
                             },
-                            wait,
-                        ),
+                            Ok(_) if status == StatusCode::UNAUTHORIZED && !renewed => {
+                                renewed = true;
+                                attempt -= 1;
+                                rejected = Some(token);
+                                continue;
+                            }
+                            Ok(bytes) => (
+                                PassportalError::Http {
+                                    route: label.clone(),
+                                    status: status.as_u16(),
+                                    message: message_of(&bytes),
+                                },
+                                wait,
+                            ),
+                        }
                     }
                 }
             };
@@ -295,8 +329,9 @@ impl PassportalClient {
         }
     }
 
-    /// Every page of a paged list, until an empty or `null` page.
-    async fn list_all<T: DeserializeOwned>(
+    /// Every page of a paged list (page numbers from 1), until a page that is empty, `null`,
+    /// or says `success: false`.
+    pub(super) async fn list_all<T: DeserializeOwned>(
         &self,
         route: &Route,
         extra: &[(&str, String)],
@@ -308,7 +343,7 @@ impl PassportalClient {
                 ("pageNum", page.to_string()),
             ];
             query.extend(extra.iter().cloned());
-            let resp: ListResponse<T> = self.get(route, route.path, &query).await?;
+            let resp: ListResponse<T> = self.get(route.path, &query).await?;
             match resp.results {
                 Some(items) if resp.success && !items.is_empty() => all.extend(items),
                 _ => break,
@@ -332,7 +367,7 @@ impl PassportalClient {
     /// A write: retried only while it certainly was not applied (429, a 401 before the token
     /// was renewed, a connection that never opened). Anything after the request may have been
     /// applied is `WriteError::Unknown`.
-    async fn write<T: DeserializeOwned>(
+    pub(super) async fn write<T: DeserializeOwned>(
         &self,
         route: &Route,
         path: &str,
@@ -342,24 +377,27 @@ impl PassportalClient {
         let method = Method::from_bytes(route.method.as_bytes()).expect("valid method");
         let mut renewed = false;
         let mut attempt = 0;
+        let mut rejected: Option<String> = None;
         loop {
             attempt += 1;
             let token = self
-                .access_token(false)
+                .access_token(rejected.take().as_deref())
                 .await
                 .map_err(WriteError::Rejected)?;
+            let permit = self.in_flight.acquire().await.expect("never closed");
             self.limiter.until_ready().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let sent = self
                 .http
                 .request(method.clone(), self.url(path))
-                .header("x-access-token", token)
+                .header("x-access-token", &token)
                 .json(body)
                 .send()
                 .await;
             let resp = match sent {
                 Ok(r) => r,
                 Err(source) if source.is_connect() && attempt < self.config.max_attempts => {
+                    drop(permit);
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
                 }
@@ -387,6 +425,7 @@ impl PassportalClient {
                     }))
                 }
             };
+            drop(permit);
             let http_error = || PassportalError::Http {
                 route: label.clone(),
                 status: status.as_u16(),
@@ -397,9 +436,8 @@ impl PassportalClient {
             }
             if status == StatusCode::UNAUTHORIZED && !renewed {
                 renewed = true;
-                self.access_token(true)
-                    .await
-                    .map_err(WriteError::Rejected)?;
+                attempt -= 1;
+                rejected = Some(token);
                 continue;
             }
             if status.as_u16() == 429 && attempt < self.config.max_attempts {
@@ -428,5 +466,26 @@ impl PassportalClient {
                     .unwrap_or_else(|| "answered without success or id".into()),
             })),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Token;
+
+    #[test]
+    fn tokens_are_renewed_within_the_margin_but_never_every_request() {
+        let token = |issued_at, expires_at| Token {
+            access: "a".into(),
+            issued_at,
+            expires_at,
+        };
+        // An hour-long token: renewed from 60 s before expiry.
+        assert!(token(0, 3600).is_fresh(60, 3539));
+        assert!(!token(0, 3600).is_fresh(60, 3540));
+        // A 10 s token: the margin shrinks to half its lifetime.
+        assert!(token(0, 10).is_fresh(60, 4));
+        assert!(!token(0, 10).is_fresh(60, 5));
+        assert!(!token(0, 10).is_fresh(0, 10));
     }
 }

@@ -43,9 +43,32 @@ pub enum PassportalError {
         path: String,
         message: String,
     },
+    /// A read on behalf of one client failed: names the client (the cause names the route).
+    #[error(
+        "reading the {what} of Passportal client {client_id} ({client_name:?}) failed at {route}"
+    )]
+    ForClient {
+        what: String,
+        client_id: i64,
+        client_name: String,
+        route: String,
+        #[source]
+        source: Box<PassportalError>,
+    },
 }
 
 impl PassportalError {
+    /// The route (`METHOD /path`) a request error happened on, if it is one.
+    pub fn route(&self) -> Option<&str> {
+        match self {
+            PassportalError::Http { route, .. }
+            | PassportalError::Transport { route, .. }
+            | PassportalError::Decode { route, .. }
+            | PassportalError::ForClient { route, .. } => Some(route),
+            _ => None,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         match self {
             PassportalError::Http { status, .. } => *status == 429 || *status >= 500,

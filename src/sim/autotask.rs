@@ -13,7 +13,16 @@
 //! - Unknown `IncludeFields` names answer 500 like unknown filter fields.
 //! - A GET query's `nextPageUrl` carries `&search=`, so a GET on it works; a POST query's cursor
 //!   has no `search` and a GET on it answers 405 (recorded as unexpected).
+//! - Records are kept in ascending id order, so a query with a top-level `id gt/gte` condition
+//!   starts by binary search and stops after `MaxRecords` matches: a page of a million
+//!   configuration items costs what a page of a hundred does.
+//! - Faults are drawn from the seed and the request itself (method, path, body) and how many
+//!   times that same request was seen, never from arrival order: under concurrency a fault plan
+//!   still replays exactly.
 
+pub mod derived;
+mod entities;
+mod faults;
 mod filter;
 mod records;
 mod wire;
@@ -28,14 +37,17 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+pub use faults::FaultPlan;
+use faults::{Fault, Faults};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use records::{EntityDef, SimRecord};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 use wire::{
     decode_token, dropped_connection, encode_token, errors, json_response, parse_params,
@@ -71,43 +83,9 @@ impl Default for AutotaskSimOptions {
     }
 }
 
-/// Seeded faults on `query`, `query/next`, `query/count`, `{id}` and `ThresholdInformation`
-/// (never zone discovery or `entityInformation`). Rates are probabilities per request; the
-/// first six are exclusive, `slow_rate` is drawn independently.
-#[derive(Clone, Debug, Default)]
-pub struct FaultPlan {
-    pub seed: u64,
-    /// 429 with `Retry-After: 1`.
-    pub rate_429: f64,
-    /// 500 with the `Itgenatr005` thread-threshold body.
-    pub rate_thread_threshold: f64,
-    /// 500 `{"errors":["An unexpected error occurred"]}`.
-    pub rate_500: f64,
-    /// 200 with the JSON body cut in half.
-    pub rate_truncated: f64,
-    /// 200 with an empty body.
-    pub rate_empty_body: f64,
-    /// The connection closes without an answer.
-    pub rate_drop: f64,
-    /// Sleep `slow_ms` before answering.
-    pub slow_rate: f64,
-    pub slow_ms: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fault {
-    None,
-    TooMany,
-    Thread,
-    Server,
-    Truncated,
-    Empty,
-    Drop,
-}
-
 /// The simulated Autotask tenant and the service's bookkeeping.
 pub struct AutotaskSim {
-    tenant: Mutex<AutotaskTenant>,
+    tenant: RwLock<AutotaskTenant>,
     credentials: AutotaskCredentials,
     options: AutotaskSimOptions,
     unexpected: UnexpectedRequests,
@@ -117,7 +95,11 @@ pub struct AutotaskSim {
     window: Mutex<VecDeque<Instant>>,
     /// Requests in flight per (integration code, endpoint).
     in_flight: Mutex<HashMap<(String, String), usize>>,
-    rng: Mutex<ChaCha8Rng>,
+    faults: Faults,
+    /// Thread-threshold refusals (real ones, not planned faults) per endpoint.
+    refusals: Mutex<HashMap<String, u64>>,
+    /// The most requests ever in flight at once per endpoint.
+    peaks: Mutex<HashMap<String, usize>>,
     addr: Mutex<Option<SocketAddr>>,
 }
 
@@ -131,29 +113,70 @@ impl AutotaskSim {
         credentials: AutotaskCredentials,
         options: AutotaskSimOptions,
     ) -> Arc<Self> {
-        let rng = ChaCha8Rng::seed_from_u64(options.faults.seed);
+        let mut tenant = tenant;
+        sort_tenant(&mut tenant);
         Arc::new(AutotaskSim {
-            tenant: Mutex::new(tenant),
+            tenant: RwLock::new(tenant),
             credentials,
             options,
             unexpected: UnexpectedRequests::default(),
             counts: Mutex::new(HashMap::new()),
             window: Mutex::new(VecDeque::new()),
             in_flight: Mutex::new(HashMap::new()),
-            rng: Mutex::new(rng),
+            faults: Faults::new(options.faults.clone()),
+            refusals: Mutex::new(HashMap::new()),
+            peaks: Mutex::new(HashMap::new()),
             addr: Mutex::new(None),
         })
     }
 
-    /// Mutate the tenant between runs (tests add/change/delete records).
+    /// Mutate the tenant between runs (tests add/change/delete records). Records are put back
+    /// in id order afterwards.
     pub fn with_tenant<R>(&self, f: impl FnOnce(&mut AutotaskTenant) -> R) -> R {
-        f(&mut lock(&self.tenant))
+        let mut tenant = self.tenant.write().unwrap_or_else(|p| p.into_inner());
+        let out = f(&mut tenant);
+        sort_tenant(&mut tenant);
+        out
+    }
+
+    /// From the `after`-th request to `endpoint` on (counted from now), answer every request to
+    /// it with a 500 until `heal` is called.
+    pub fn fail_endpoint_after(&self, endpoint: &str, after: u64) {
+        let endpoint = endpoint.to_ascii_lowercase();
+        let after = self.requests_for(&endpoint) + after;
+        self.faults.start_outage(endpoint, after);
+    }
+
+    /// End an outage.
+    pub fn heal(&self) {
+        self.faults.heal();
+    }
+
+    fn read_tenant(&self) -> std::sync::RwLockReadGuard<'_, AutotaskTenant> {
+        self.tenant.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Requests received for an endpoint name (`"companies"`, `"thresholdinformation"`),
     /// case-insensitive; every REST call counts, zone discovery does not.
     pub fn requests_for(&self, entity: &str) -> u64 {
         lock(&self.counts)
+            .get(&entity.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests refused because the client had too many in flight on the endpoint (not the
+    /// planned `Itgenatr005` faults), case-insensitive endpoint name.
+    pub fn thread_threshold_refusals(&self, entity: &str) -> u64 {
+        lock(&self.refusals)
+            .get(&entity.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The most requests the endpoint ever had in flight at once.
+    pub fn peak_in_flight(&self, entity: &str) -> usize {
+        lock(&self.peaks)
             .get(&entity.to_ascii_lowercase())
             .copied()
             .unwrap_or(0)
@@ -292,37 +315,20 @@ impl AutotaskSim {
         let mut slots = lock(&self.in_flight);
         let n = slots.entry(key.clone()).or_insert(0);
         if *n >= self.options.max_in_flight_per_endpoint {
+            *lock(&self.refusals)
+                .entry(endpoint.to_string())
+                .or_insert(0) += 1;
             return None;
         }
         *n += 1;
+        let peak = *n;
+        let mut peaks = lock(&self.peaks);
+        let seen = peaks.entry(endpoint.to_string()).or_insert(0);
+        *seen = (*seen).max(peak);
         Some(InFlight {
             slots: &self.in_flight,
             key,
         })
-    }
-
-    fn draw_fault(&self) -> (Fault, bool) {
-        let plan = &self.options.faults;
-        let (r, s) = {
-            let mut rng = lock(&self.rng);
-            (rng.gen::<f64>(), rng.gen::<f64>())
-        };
-        let slow = s < plan.slow_rate;
-        let mut edge = 0.0;
-        for (rate, fault) in [
-            (plan.rate_429, Fault::TooMany),
-            (plan.rate_thread_threshold, Fault::Thread),
-            (plan.rate_500, Fault::Server),
-            (plan.rate_truncated, Fault::Truncated),
-            (plan.rate_empty_body, Fault::Empty),
-            (plan.rate_drop, Fault::Drop),
-        ] {
-            edge += rate.max(0.0);
-            if r < edge {
-                return (fault, slow);
-            }
-        }
-        (Fault::None, slow)
     }
 
     /// Every request under `/atservicesrest/v1.0/` but zone discovery.
@@ -364,8 +370,19 @@ impl AutotaskSim {
             return thread_threshold(self.options.max_in_flight_per_endpoint);
         };
         let faultable = !matches!(route, Route::Entity(_, EntityOp::Fields));
+        if faultable
+            && self
+                .faults
+                .in_outage(segments[0], self.requests_for(segments[0]))
+        {
+            tokio::time::sleep(latency).await;
+            return errors(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An unexpected error occurred",
+            );
+        }
         let (fault, slow) = if faultable {
-            self.draw_fault()
+            self.faults.draw(call)
         } else {
             (Fault::None, false)
         };
@@ -414,12 +431,11 @@ impl AutotaskSim {
                 "requestThresholdTimeframe": 60,
                 "currentTimeframeRequestCount": self.window_count(),
             })),
-            Route::Entity(entity, EntityOp::Fields) => Ok(entity.fields_json()),
+            Route::Entity(entity, EntityOp::Fields) => Ok(entity.fields_json(&self.read_tenant())),
             Route::Entity(entity, EntityOp::Get(id)) => {
-                let tenant = lock(&self.tenant);
+                let tenant = self.read_tenant();
                 let item = (entity.records)(&tenant)
-                    .into_iter()
-                    .find(|r| r.id() == id)
+                    .find(id)
                     .map_or(Value::Null, |r| records::render(r, None));
                 Ok(json!({ "item": item }))
             }
@@ -448,19 +464,23 @@ impl AutotaskSim {
         } else {
             None
         };
-        let tenant = lock(&self.tenant);
-        let mut rows: Vec<&dyn SimRecord> = (entity.records)(&tenant)
-            .into_iter()
-            .filter(|r| spec.filter.matches(*r))
-            .collect();
-        if op == EntityOp::Count {
-            return Ok(json!({ "queryCount": rows.len() }));
-        }
+        let tenant = self.read_tenant();
+        let set = (entity.records)(&tenant);
+        // Records are in id order: start at the filter's lowest possible id, stop past its highest.
+        let (mut low, high) = spec.filter.id_bounds();
         if let Some(after) = after {
-            rows.retain(|r| r.id() > after);
+            low = low.max(after.saturating_add(1));
         }
-        rows.sort_by_key(|r| r.id());
+        let start = set.lower_bound(low);
+        let candidates = (start..set.len())
+            .map(|i| set.at(i))
+            .take_while(|r| r.id() <= high)
+            .filter(|r| spec.filter.matches(*r));
+        if op == EntityOp::Count {
+            return Ok(json!({ "queryCount": candidates.count() }));
+        }
         let max = spec.max_records.unwrap_or(500);
+        let mut rows: Vec<&dyn SimRecord> = candidates.take(max + 1).collect();
         let more = rows.len() > max;
         rows.truncate(max);
         let include = spec.include_fields.as_deref();
@@ -492,6 +512,16 @@ impl AutotaskSim {
             }
         }))
     }
+}
+
+/// Put every entity of a tenant in ascending id order (the fast path relies on it).
+fn sort_tenant(t: &mut AutotaskTenant) {
+    t.companies.sort_by_key(|r| r.id);
+    t.resources.sort_by_key(|r| r.id);
+    t.contacts.sort_by_key(|r| r.id);
+    t.locations.sort_by_key(|r| r.id);
+    t.configuration_items.sort_by_key(|r| r.id);
+    t.ci_types.sort_by_key(|r| r.id);
 }
 
 /// A slot of the thread threshold, freed when the answer is done (or the client went away).

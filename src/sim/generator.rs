@@ -3,6 +3,7 @@
 //! the demo check the pipeline's outcome against. Same seed, same MSP.
 
 mod children;
+mod names;
 pub mod records;
 
 pub use children::{all_ids, CI_TYPES, SELECTED_CI_TYPES};
@@ -12,7 +13,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How big an MSP to generate and what to plant in it.
 #[derive(Debug, Clone)]
@@ -24,6 +25,12 @@ pub struct MspSpec {
     pub passportal_share: f64,
     /// Share of the Passportal-held ones whose Passportal name is a variant, not identical.
     pub variant_share: f64,
+    /// Share of the variants that are fuzzy (a typo, an abbreviation, words reordered): true
+    /// pairs that must be auto-matched or suggested.
+    pub fuzzy_share: f64,
+    /// Passportal clients that are near misses of an Autotask company's name but different
+    /// companies (must never be auto-matched to it).
+    pub distractors: usize,
     /// Clients that exist only in Passportal.
     pub passportal_only: usize,
     /// Inactive Autotask companies (half of them also in Passportal).
@@ -50,6 +57,8 @@ impl MspSpec {
             companies: 320,
             passportal_share: 0.5,
             variant_share: 0.5,
+            fuzzy_share: 0.2,
+            distractors: 12,
             passportal_only: 25,
             inactive: 12,
             ambiguous: 4,
@@ -131,6 +140,9 @@ pub struct PassportalInstance {
 pub struct EntityTruth {
     /// Autotask id → the Passportal record it must be auto-matched to.
     pub matches: BTreeMap<i64, i64>,
+    /// Autotask id → its true Passportal record, found by fuzzy matching: it must be
+    /// auto-matched to it or proposed for creation with it as the suggestion.
+    pub suggest: BTreeMap<i64, i64>,
     /// Autotask ids that must be proposed for creation (new, or ambiguous).
     pub create: BTreeSet<i64>,
     /// The subset of `create` that must say `ambiguous`.
@@ -156,86 +168,6 @@ pub struct Msp {
     pub truth: Truth,
 }
 
-const PLACES: &[&str] = &[
-    "North Star",
-    "Blue Ridge",
-    "Summit",
-    "Evergreen",
-    "Harbor",
-    "Riverside",
-    "Pinnacle",
-    "Cedar",
-    "Lakeside",
-    "Granite",
-    "Silver Creek",
-    "Oak Hill",
-    "Maple",
-    "Redwood",
-    "Sunrise",
-    "Iron Gate",
-    "Bright Path",
-    "Clearwater",
-    "Golden Gate",
-    "Highland",
-    "Meadowbrook",
-    "Stonebridge",
-    "Willow",
-    "Falcon",
-    "Crescent",
-    "Bayview",
-    "Prairie",
-    "Copper Canyon",
-    "Westfield",
-    "Eastgate",
-    "Café Lumière",
-    "Zürich",
-    "Łódź",
-    "Søndergaard",
-    "Crème",
-    "São Paulo",
-    "Montréal",
-    "Ålesund",
-    "Smith & Jones",
-    "Baker & Wright",
-    "Patel & Young",
-    "Garcia & Lee",
-];
-
-const TRADES: &[&str] = &[
-    "Dental",
-    "Plumbing",
-    "Law",
-    "Accounting",
-    "Veterinary Clinic",
-    "Logistics",
-    "Construction",
-    "Realty",
-    "Insurance",
-    "Family Practice",
-    "Architects",
-    "Auto Repair",
-    "Bakery",
-    "Consulting",
-    "Engineering",
-    "Marketing",
-    "Pharmacy",
-    "Orthodontics",
-    "Landscaping",
-    "Brewing",
-    "Physiotherapy",
-    "Printing",
-    "Roofing",
-    "Electric",
-    "Foods",
-    "Medical Group",
-    "Capital",
-    "Freight",
-    "Optometry",
-    "Hospitality",
-];
-
-const LEGAL_FORMS: &[&str] = &["Inc", "LLC", "Ltd", "Corp", "Co", "GmbH"];
-
 const CITIES: &[(&str, &str, &str)] = &[
     ("Denver", "CO", "80202"),
     ("Austin", "TX", "73301"),
@@ -246,73 +178,6 @@ const CITIES: &[(&str, &str, &str)] = &[
     ("Tampa", "FL", "33602"),
     ("Newark", "NJ", "07102"),
 ];
-
-/// The variant forms in which Passportal may hold a company that Autotask holds as `base`.
-/// Every one of them normalises to the same name as `base`.
-fn variant_name(base: &str, rng: &mut ChaCha8Rng) -> String {
-    let has_amp = base.contains('&');
-    let has_accent = deunicode::deunicode(base) != base;
-    loop {
-        let v = match rng.gen_range(0..7) {
-            0 => base.to_uppercase(),
-            1 => format!("{base} Corporation"),
-            2 => format!("{base} Corp."),
-            3 => format!("{base}, Inc."),
-            4 if has_amp => base.replace('&', "and"),
-            5 if has_accent => deunicode::deunicode(base),
-            6 => format!("The {base} LLC"),
-            _ => continue,
-        };
-        if v != base {
-            return v;
-        }
-    }
-}
-
-struct NameSource {
-    used: HashSet<String>,
-    bases: Vec<String>,
-    next: usize,
-}
-
-impl NameSource {
-    fn new(rng: &mut ChaCha8Rng) -> Self {
-        let mut bases = Vec::new();
-        for p in PLACES {
-            for t in TRADES {
-                bases.push(format!("{p} {t}"));
-            }
-        }
-        bases.shuffle(rng);
-        NameSource {
-            used: HashSet::new(),
-            bases,
-            next: 0,
-        }
-    }
-
-    /// A company name never handed out before (nor any name normalising alike).
-    fn fresh(&mut self, rng: &mut ChaCha8Rng) -> String {
-        loop {
-            let round = self.next / self.bases.len();
-            let base = &self.bases[self.next % self.bases.len()];
-            self.next += 1;
-            let name = if round == 0 {
-                base.clone()
-            } else {
-                format!("{base} {}", round + 1)
-            };
-            if self.used.insert(name.to_lowercase()) {
-                // A legal form on some names, as real tenants have them.
-                if rng.gen_bool(0.25) {
-                    let form = LEGAL_FORMS.choose(rng).expect("non-empty");
-                    return format!("{name} {form}");
-                }
-                return name;
-            }
-        }
-    }
-}
 
 fn epoch(year: i32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0)
@@ -371,7 +236,7 @@ fn company(id: i64, name: String, active: bool, rng: &mut ChaCha8Rng) -> AtCompa
 /// Generate an MSP from a spec. Deterministic for a given spec.
 pub fn generate(spec: &MspSpec) -> Msp {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let mut names = NameSource::new(&mut rng);
+    let mut names = names::NameSource::new();
     let mut at = AutotaskTenant::default();
     let mut pp = PassportalInstance::default();
     let mut truth = EntityTruth::default();
@@ -392,17 +257,29 @@ pub fn generate(spec: &MspSpec) -> Msp {
         let name = names.fresh(&mut rng);
         let id = at_id(&mut rng);
         if rng.gen_bool(spec.passportal_share) {
-            let pp_name = if rng.gen_bool(spec.variant_share) {
-                variant_name(&name, &mut rng)
-            } else {
-                name.clone()
-            };
             let pid = pp_id();
+            let fuzzy = rng
+                .gen_bool(spec.variant_share * spec.fuzzy_share)
+                .then(|| names.fuzzy_variant(&name, &mut rng))
+                .flatten();
+            let pp_name = match fuzzy {
+                Some(v) => {
+                    truth.suggest.insert(id, pid);
+                    v
+                }
+                None if rng.gen_bool(spec.variant_share) => {
+                    truth.matches.insert(id, pid);
+                    names::variant_name(&name, &mut rng)
+                }
+                None => {
+                    truth.matches.insert(id, pid);
+                    name.clone()
+                }
+            };
             pp.clients.push(PpClient {
                 id: pid,
                 name: pp_name,
             });
-            truth.matches.insert(id, pid);
         } else {
             truth.create.insert(id);
         }
@@ -448,6 +325,17 @@ pub fn generate(spec: &MspSpec) -> Msp {
         }
         truth.exclude.insert(id);
         at.companies.push(company(id, name, false, &mut rng));
+    }
+    // Near misses of Autotask names: different companies that only look alike.
+    let mut planted = 0;
+    for c in at.companies.clone() {
+        if planted == spec.distractors {
+            break;
+        }
+        if let Some(name) = names.near_miss(&c.company_name) {
+            pp.clients.push(PpClient { id: pp_id(), name });
+            planted += 1;
+        }
     }
     for _ in 0..spec.passportal_only {
         let name = names.fresh(&mut rng);
@@ -523,8 +411,9 @@ mod tests {
         assert_eq!(a.truth, b.truth);
         assert_eq!(a.passportal.documents, b.passportal.documents);
         let t = &a.truth.companies;
-        let covered = t.matches.len() + t.create.len() + t.exclude.len();
+        let covered = t.matches.len() + t.suggest.len() + t.create.len() + t.exclude.len();
         assert_eq!(covered, a.autotask.companies.len());
+        assert!(!t.suggest.is_empty(), "fuzzy pairs are planted");
         // Every child record is accounted for exactly once.
         let at = &a.autotask;
         for (truth, ids) in [

@@ -1,22 +1,28 @@
 //! A simulator of the Passportal v2 API (`shared/api/passportal.md`), served over real HTTP so
 //! the real Passportal client is tested against the wire contract: the HMAC key exchange, token
-//! expiry, encoded names, paging quirks, and seeded faults on writes (including writes that are
-//! applied but answered with an error or never answered) that a loader must survive.
+//! expiry, encoded names and titles, paging quirks, users and documents with their numbered
+//! detail slots, documents created without an id in the answer, and seeded faults on reads
+//! (500, 429, truncated bodies, dropped connections) and on writes (including writes that are
+//! applied but answered with an error or never answered) that a client must survive. The wire
+//! shapes are written down in `crate::passportal::routes`.
 //!
 //! Layout: this file holds the public API, the shared state and the machinery every route gets
-//! (latency, token check, faults); `auth` is the token exchange, `clients` the client routes,
-//! `wire` the pure parts (name encoding, hash check, error bodies). A new route is one more
-//! handler over `PassportalSim` added in `router`.
+//! (latency, token check, faults); `auth` is the token exchange, `clients`, `users` and
+//! `documents` the routes, `wire` the pure parts (name encoding, hash check, error bodies). A new
+//! route is one more handler over `PassportalSim` added in `router`.
 
 mod auth;
 mod clients;
+mod documents;
+mod users;
 mod wire;
 
 pub use wire::{content_hash, served_name};
 
-use super::generator::{PassportalInstance, PpClient};
+use super::generator::{DocType, PassportalInstance, PpClient, PpDocument, PpUser};
 use super::{RunningSim, UnexpectedRequests};
 use crate::credentials::PassportalCredentials;
+use crate::pipeline::PassportalTemplates;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
@@ -40,6 +46,12 @@ pub struct PassportalSimOptions {
     pub latency_ms: u64,
     /// A larger `resultsPerPage` is answered 400.
     pub max_results_per_page: usize,
+    /// A token also stops working after this many requests (as if the server's clock ran
+    /// ahead of `expiry_time`): makes a 401 mid-run deterministic in tests.
+    pub token_max_uses: Option<u64>,
+    /// The template uid of each document type (`templateUid` of creates, `templateId` of
+    /// listings); the same defaults as the pipeline's `[passportal.templates]`.
+    pub templates: PassportalTemplates,
     pub faults: WriteFaultPlan,
 }
 
@@ -49,14 +61,36 @@ impl Default for PassportalSimOptions {
             token_lifetime_secs: 3600,
             latency_ms: 0,
             max_results_per_page: 1000,
+            token_max_uses: None,
+            templates: PassportalTemplates::default(),
             faults: WriteFaultPlan::default(),
         }
     }
 }
 
-/// Seeded faults. Each write (POST/PUT other than the token exchange) draws one number; the
-/// rates are cumulative in field order, so their sum should stay at most 1. Reads (GET) draw
-/// from a separate seeded stream, so adding reads does not shift which writes fail.
+impl PassportalSimOptions {
+    /// The template uid of a document type.
+    fn template_uid(&self, doc_type: DocType) -> &str {
+        match doc_type {
+            DocType::Contact => &self.templates.contact,
+            DocType::Location => &self.templates.location,
+            DocType::Asset => &self.templates.asset,
+        }
+    }
+
+    /// The document type a template uid creates.
+    fn template_type(&self, uid: &str) -> Option<DocType> {
+        [DocType::Contact, DocType::Location, DocType::Asset]
+            .into_iter()
+            .find(|t| self.template_uid(*t) == uid)
+    }
+}
+
+/// Seeded faults, like the Autotask simulator's `FaultPlan`. Each write (POST/PUT other than
+/// the token exchange) draws one number; the write rates are cumulative in field order, so their
+/// sum should stay at most 1. Reads (GET) draw from a separate seeded stream, so adding reads
+/// does not shift which writes fail; the read rates are cumulative too (500, 429, truncated,
+/// dropped).
 #[derive(Clone, Debug, Default)]
 pub struct WriteFaultPlan {
     pub seed: u64,
@@ -71,6 +105,24 @@ pub struct WriteFaultPlan {
     pub hang_ms: u64,
     /// 500 on a read.
     pub read_rate_500: f64,
+    /// 429 with `Retry-After: 1` on a read.
+    pub read_rate_429: f64,
+    /// 200 on a read with the JSON body cut in half.
+    pub read_rate_truncated: f64,
+    /// A read whose connection closes without an answer.
+    pub read_rate_drop: f64,
+    /// Only reads whose path starts with one of these draw a fault (empty: every read).
+    pub read_paths: Vec<String>,
+}
+
+/// What one read's draw decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadFault {
+    None,
+    Fail500,
+    Throttle429,
+    Truncated,
+    Drop,
 }
 
 /// What one write's draw decided.
@@ -100,16 +152,55 @@ impl WriteFaultPlan {
         }
         WriteFault::None
     }
+
+    fn decide_read(&self, draw: f64) -> ReadFault {
+        let steps = [
+            (self.read_rate_500, ReadFault::Fail500),
+            (self.read_rate_429, ReadFault::Throttle429),
+            (self.read_rate_truncated, ReadFault::Truncated),
+            (self.read_rate_drop, ReadFault::Drop),
+        ];
+        let mut edge = 0.0;
+        for (rate, fault) in steps {
+            edge += rate.max(0.0);
+            if draw < edge {
+                return fault;
+            }
+        }
+        ReadFault::None
+    }
+
+    fn faults_read(&self, path: &str) -> bool {
+        self.read_paths.is_empty() || self.read_paths.iter().any(|p| path.starts_with(p))
+    }
 }
+
+/// An issued access token.
+#[derive(Clone, Copy, Debug)]
+struct Issued {
+    /// Unix milliseconds.
+    expiry_ms: i64,
+    /// Requests made with it.
+    uses: u64,
+}
+
+/// `resultsPerPage` when a list request leaves it out.
+const DEFAULT_RESULTS_PER_PAGE: usize = 20;
 
 /// Everything the routes read and change, behind one lock (never held across an await).
 struct SimState {
-    /// Clients kept in ascending id order, so a page is a slice.
+    /// Clients, users and documents, each kept in ascending id order, so a page is a slice.
     instance: PassportalInstance,
-    /// Access token → expiry, unix milliseconds.
-    tokens: HashMap<String, i64>,
-    /// The id the next created client gets: above every id ever held.
+    /// Positions in `instance.documents` per (client, type), in id order.
+    docs_by_owner: HashMap<(i64, DocType), Vec<usize>>,
+    /// Position in `instance.documents` by document id.
+    doc_pos: HashMap<i64, usize>,
+    /// Access token → expiry and uses.
+    tokens: HashMap<String, Issued>,
+    /// The ids the next created client, user and document get: above every id ever held.
     next_client_id: i64,
+    next_user_id: i64,
+    next_doc_id: i64,
     /// Pages asked for past the end, to alternate `[]` and `null`.
     past_end_pages: u64,
 }
@@ -117,9 +208,68 @@ struct SimState {
 impl SimState {
     /// Restore the invariants after the instance was replaced or edited from outside.
     fn normalise(&mut self) {
-        self.instance.clients.sort_by_key(|c| c.id);
-        let above = self.instance.clients.last().map_or(1, |c| c.id + 1);
-        self.next_client_id = self.next_client_id.max(above);
+        let i = &mut self.instance;
+        i.clients.sort_by_key(|c| c.id);
+        i.users.sort_by_key(|u| u.id);
+        i.documents.sort_by_key(|d| d.id);
+        self.next_client_id = self
+            .next_client_id
+            .max(i.clients.last().map_or(1, |c| c.id + 1));
+        self.next_user_id = self
+            .next_user_id
+            .max(i.users.last().map_or(1, |u| u.id + 1));
+        self.next_doc_id = self
+            .next_doc_id
+            .max(i.documents.last().map_or(1, |d| d.id + 1));
+        self.docs_by_owner.clear();
+        self.doc_pos.clear();
+        for pos in 0..self.instance.documents.len() {
+            self.index_document(pos);
+        }
+    }
+
+    fn index_document(&mut self, pos: usize) {
+        let d = &self.instance.documents[pos];
+        self.docs_by_owner
+            .entry((d.client_id, d.doc_type))
+            .or_default()
+            .push(pos);
+        self.doc_pos.insert(d.id, pos);
+    }
+
+    /// Add a document under a fresh id (above all, so the id order holds); returns the id.
+    fn add_document(&mut self, mut doc: PpDocument) -> i64 {
+        doc.id = self.next_doc_id;
+        self.next_doc_id += 1;
+        self.instance.documents.push(doc);
+        let pos = self.instance.documents.len() - 1;
+        self.index_document(pos);
+        self.instance.documents[pos].id
+    }
+
+    fn document_mut(&mut self, id: i64) -> Option<&mut PpDocument> {
+        let pos = *self.doc_pos.get(&id)?;
+        self.instance.documents.get_mut(pos)
+    }
+
+    /// One page of `total` items: the index range, or the past-the-end answer (`[]` and `null`
+    /// alternately).
+    fn page(
+        &mut self,
+        total: usize,
+        per_page: usize,
+        page: usize,
+    ) -> Result<std::ops::Range<usize>, serde_json::Value> {
+        let start = (page - 1).saturating_mul(per_page);
+        if start >= total {
+            self.past_end_pages += 1;
+            return Err(if self.past_end_pages.is_multiple_of(2) {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!([])
+            });
+        }
+        Ok(start..start.saturating_add(per_page).min(total))
     }
 }
 
@@ -131,6 +281,7 @@ pub struct PassportalSim {
     write_faults: Mutex<ChaCha8Rng>,
     read_faults: Mutex<ChaCha8Rng>,
     creates: AtomicU64,
+    updates: AtomicU64,
     token_exchanges: AtomicU64,
     unexpected: UnexpectedRequests,
 }
@@ -151,8 +302,12 @@ impl PassportalSim {
     ) -> Arc<Self> {
         let mut state = SimState {
             instance,
+            docs_by_owner: HashMap::new(),
+            doc_pos: HashMap::new(),
             tokens: HashMap::new(),
             next_client_id: 1,
+            next_user_id: 1,
+            next_doc_id: 1,
             past_end_pages: 0,
         };
         state.normalise();
@@ -166,13 +321,14 @@ impl PassportalSim {
             write_faults: Mutex::new(writes),
             read_faults: Mutex::new(reads),
             creates: AtomicU64::new(0),
+            updates: AtomicU64::new(0),
             token_exchanges: AtomicU64::new(0),
             unexpected: UnexpectedRequests::default(),
         })
     }
 
-    /// Read or change the instance (tests seed and inspect it). Clients are kept sorted by id
-    /// afterwards, and created clients keep getting ids above every id ever held.
+    /// Read or change the instance (tests seed and inspect it). Records are kept sorted by id
+    /// afterwards, and created ones keep getting ids above every id ever held.
     pub fn with_instance<R>(&self, f: impl FnOnce(&mut PassportalInstance) -> R) -> R {
         let mut state = lock(&self.state);
         let out = f(&mut state.instance);
@@ -185,9 +341,32 @@ impl PassportalSim {
         lock(&self.state).instance.clients.clone()
     }
 
-    /// Create requests applied (including those answered with a fault after applying).
+    /// The users as the instance holds them, in id order.
+    pub fn users(&self) -> Vec<PpUser> {
+        lock(&self.state).instance.users.clone()
+    }
+
+    /// The documents as the instance holds them (decoded), in id order.
+    pub fn documents(&self) -> Vec<PpDocument> {
+        lock(&self.state).instance.documents.clone()
+    }
+
+    /// One document by id.
+    pub fn document(&self, id: i64) -> Option<PpDocument> {
+        let state = lock(&self.state);
+        let pos = *state.doc_pos.get(&id)?;
+        state.instance.documents.get(pos).cloned()
+    }
+
+    /// Create requests applied, of clients, users and documents (including those answered
+    /// with a fault after applying).
     pub fn creates(&self) -> u64 {
         self.creates.load(Ordering::SeqCst)
+    }
+
+    /// Document updates applied.
+    pub fn updates(&self) -> u64 {
+        self.updates.load(Ordering::SeqCst)
     }
 
     /// Successful token exchanges.
@@ -209,15 +388,31 @@ impl PassportalSim {
         }
     }
 
-    /// Whether the request carries an unexpired access token issued here.
+    /// Whether the request carries an unexpired access token issued here (and, with
+    /// `token_max_uses`, one not used up); counts the use.
     fn token_is_valid(&self, headers: &HeaderMap) -> bool {
         let Some(token) = headers.get("x-access-token").and_then(|v| v.to_str().ok()) else {
             return false;
         };
-        self.state()
-            .tokens
-            .get(token)
-            .is_some_and(|&expiry| now_ms() < expiry)
+        let max_uses = self.options.token_max_uses.unwrap_or(u64::MAX);
+        let mut state = self.state();
+        let Some(issued) = state.tokens.get_mut(token) else {
+            return false;
+        };
+        issued.uses += 1;
+        now_ms() < issued.expiry_ms && issued.uses <= max_uses
+    }
+
+    /// `resultsPerPage` (default 20, at most `max_results_per_page`) and `pageNum` (from 1) of
+    /// a list request; the error is the message of a 400 answer.
+    fn paging(&self, query: Option<&str>) -> Result<(usize, usize), String> {
+        let per_page = wire::page_param(query, "resultsPerPage", DEFAULT_RESULTS_PER_PAGE)?;
+        let max = self.options.max_results_per_page;
+        if per_page > max {
+            return Err(format!("resultsPerPage must not exceed {max}"));
+        }
+        let page = wire::page_param(query, "pageNum", 1)?;
+        Ok((per_page, page))
     }
 
     fn draw_write_fault(&self) -> WriteFault {
@@ -225,9 +420,12 @@ impl PassportalSim {
         self.options.faults.decide(draw)
     }
 
-    fn draw_read_fault(&self) -> bool {
+    fn draw_read_fault(&self, path: &str) -> ReadFault {
+        if !self.options.faults.faults_read(path) {
+            return ReadFault::None;
+        }
         let draw: f64 = lock(&self.read_faults).gen();
-        draw < self.options.faults.read_rate_500
+        self.options.faults.decide_read(draw)
     }
 }
 
@@ -239,12 +437,23 @@ pub async fn serve(sim: Arc<PassportalSim>, bind: SocketAddr) -> std::io::Result
 /// Every route of the simulator. The token exchange stands apart; every other route passes
 /// through [`guard`] (latency, token, faults). Anything unrouted lands in [`unexpected_route`].
 fn router(sim: Arc<PassportalSim>) -> Router {
+    // The paths come from the client's route table, so the two cannot drift apart.
+    use crate::passportal::routes as r;
     let guarded = Router::new()
-        .route("/api/v2/documents/clients", get(clients::list))
-        .route("/api/v2/clients", post(clients::create))
+        .route(r::LIST_CLIENTS.path, get(clients::list))
+        .route(r::CREATE_CLIENT.path, post(clients::create))
+        .route(r::LIST_USERS.path, get(users::list).post(users::create))
+        .route(
+            r::LIST_DOCUMENTS.path,
+            get(documents::list).post(documents::create),
+        )
+        .route(
+            r::DOCUMENT.path,
+            get(documents::detail).put(documents::update),
+        )
         .route_layer(middleware::from_fn_with_state(sim.clone(), guard));
     Router::new()
-        .route("/api/v2/auth/client_token", post(auth::client_token))
+        .route(r::TOKEN.path, post(auth::client_token))
         .merge(guarded)
         .fallback(unexpected_route)
         .method_not_allowed_fallback(unexpected_route)
@@ -252,7 +461,8 @@ fn router(sim: Arc<PassportalSim>) -> Router {
 }
 
 /// What every route but the token exchange goes through: latency, the token check, then one
-/// fault draw (reads and writes from separate streams). A fault that applies the write runs
+/// fault draw (reads and writes from separate streams; a read whose path the plan leaves out
+/// draws nothing). A fault that applies the write runs
 /// the handler first and only changes the answer if the handler succeeded.
 async fn guard(State(sim): State<Arc<PassportalSim>>, req: Request, next: Next) -> Response {
     sim.latency().await;
@@ -261,10 +471,13 @@ async fn guard(State(sim): State<Arc<PassportalSim>>, req: Request, next: Next) 
     }
     let method = req.method().clone();
     if method == Method::GET || method == Method::HEAD {
-        if sim.draw_read_fault() {
-            return wire::internal_error();
-        }
-        return next.run(req).await;
+        return match sim.draw_read_fault(req.uri().path()) {
+            ReadFault::None => next.run(req).await,
+            ReadFault::Fail500 => wire::internal_error(),
+            ReadFault::Throttle429 => wire::throttled(),
+            ReadFault::Truncated => wire::truncated(next.run(req).await).await,
+            ReadFault::Drop => wire::dropped_connection(),
+        };
     }
     if method != Method::POST && method != Method::PUT {
         return next.run(req).await;

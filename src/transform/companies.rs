@@ -2,6 +2,8 @@
 //! name; one Passportal client matched at most once (greedy by score), and never an automatic
 //! match when two candidates are equally good.
 
+use super::assign::{assign, rank};
+use super::fuzzy::{NameIndex, Scratch};
 use super::normalize::company_name;
 use super::{Action, Candidate, Method, ReviewRow};
 use crate::extract::autotask::CompanyRow;
@@ -13,6 +15,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 const EXACT_SCORE: f64 = 100.0;
 const NORMALIZED_SCORE: f64 = 96.0;
+/// Fuzzy scores stay below a normalised match, so a name that normalises alike always wins.
+const FUZZY_CAP: f64 = 95.0;
 
 /// What the company matcher reads.
 pub struct CompanyInput<'a> {
@@ -23,52 +27,96 @@ pub struct CompanyInput<'a> {
     pub thresholds: Thresholds,
 }
 
-/// Indexes of Passportal clients by exact and by normalised name.
+/// Indexes of Passportal clients by exact, normalised and fuzzy name.
 struct ClientIndex<'a> {
+    clients: Vec<&'a Client>,
     exact: HashMap<&'a str, Vec<&'a Client>>,
     normalized: HashMap<String, Vec<&'a Client>>,
+    fuzzy: NameIndex,
 }
 
 impl<'a> ClientIndex<'a> {
-    fn new(clients: impl Iterator<Item = &'a Client>) -> Self {
+    fn new(clients: Vec<&'a Client>, queries: &[CompanyRow]) -> Self {
         let mut exact: HashMap<&str, Vec<&Client>> = HashMap::new();
         let mut normalized: HashMap<String, Vec<&Client>> = HashMap::new();
-        for c in clients {
+        for c in &clients {
             exact.entry(c.name.trim()).or_default().push(c);
             normalized.entry(company_name(&c.name)).or_default().push(c);
         }
-        ClientIndex { exact, normalized }
+        let fuzzy = NameIndex::build(
+            clients.iter().map(|c| c.name.as_str()),
+            queries.iter().map(|q| q.name.as_str()),
+        );
+        ClientIndex {
+            clients,
+            exact,
+            normalized,
+            fuzzy,
+        }
     }
 
     /// Candidates for a name, best first, each client once at its best score.
-    fn candidates(&self, name: &str) -> Vec<Candidate> {
-        let mut out: Vec<Candidate> = Vec::new();
-        let mut seen = HashSet::new();
+    fn candidates(&self, name: &str, scratch: &mut Scratch) -> Vec<Candidate> {
         let exact = self.exact.get(name.trim()).into_iter().flatten();
-        let exact = exact.map(|c| (c, EXACT_SCORE, Method::Exact));
+        let exact = exact.map(|c| (*c, EXACT_SCORE, Method::Exact));
         let norm = self
             .normalized
             .get(&company_name(name))
             .into_iter()
             .flatten();
-        let norm = norm.map(|c| (c, NORMALIZED_SCORE, Method::Normalized));
-        for (c, score, method) in exact.chain(norm) {
-            if seen.insert(c.id) {
-                out.push(Candidate {
+        let norm = norm.map(|c| (*c, NORMALIZED_SCORE, Method::Normalized));
+        let fuzzy = self
+            .fuzzy
+            .search(name, 3, scratch)
+            .into_iter()
+            .map(|(i, score)| (self.clients[i], score.min(FUZZY_CAP), Method::Fuzzy));
+        rank(
+            exact
+                .chain(norm)
+                .chain(fuzzy)
+                .map(|(c, score, method)| Candidate {
                     passportal_id: c.id,
                     name: c.name.clone(),
                     score,
                     method,
-                });
-            }
-        }
-        out.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(a.passportal_id.cmp(&b.passportal_id))
-        });
-        out
+                })
+                .collect(),
+        )
     }
+}
+
+/// Candidates of every company that needs them, searched on all cores.
+fn candidates_for_all(index: &ClientIndex, input: &CompanyInput) -> Vec<Vec<Candidate>> {
+    let wanted = |c: &CompanyRow| {
+        let linked = input.links.contains_key(&AutotaskId(c.id));
+        !linked && out_of_scope(c, input.sync).is_none()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = input.companies.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = input
+            .companies
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut scratch = Scratch::default();
+                    part.iter()
+                        .map(|c| {
+                            if wanted(c) {
+                                index.candidates(&c.name, &mut scratch)
+                            } else {
+                                Vec::new()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("matching thread"))
+            .collect()
+    })
 }
 
 fn context(c: &CompanyRow) -> Vec<(&'static str, String)> {
@@ -84,7 +132,6 @@ fn context(c: &CompanyRow) -> Vec<(&'static str, String)> {
 
 /// Propose an action for every Autotask company.
 pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
-    let t = input.thresholds;
     let clients_by_id: HashMap<i64, &Client> = input.clients.iter().map(|c| (c.id, c)).collect();
     // Clients already linked to some Autotask company are not candidates for another.
     let taken: HashSet<i64> = input
@@ -93,12 +140,19 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
         .map(|l| l.passportal_id.0)
         .filter(|id| clients_by_id.contains_key(id))
         .collect();
-    let index = ClientIndex::new(input.clients.iter().filter(|c| !taken.contains(&c.id)));
+    let index = ClientIndex::new(
+        input
+            .clients
+            .iter()
+            .filter(|c| !taken.contains(&c.id))
+            .collect(),
+        input.companies,
+    );
+    let candidates = candidates_for_all(&index, input);
 
     let mut rows: Vec<ReviewRow> = Vec::with_capacity(input.companies.len());
-    // Rows that want a client automatically: (row index, score).
-    let mut wanting: HashMap<i64, Vec<(usize, f64)>> = HashMap::new();
-    for company in input.companies {
+    let mut pending = Vec::new();
+    for (company, found) in input.companies.iter().zip(candidates) {
         let mut row = ReviewRow {
             action: Action::Create,
             best: None,
@@ -121,88 +175,45 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
             rows.push(row);
             continue;
         }
-        if !company.is_active && !input.sync.include_inactive {
+        if let Some(reason) = out_of_scope(company, input.sync) {
             row.action = Action::Exclude;
-            row.reason = "inactive in Autotask".into();
+            row.reason = reason;
             rows.push(row);
             continue;
         }
-        let mut candidates = index.candidates(&company.name).into_iter();
-        row.best = candidates.next();
-        row.runner_up = candidates.next();
-        let lost_link = link.map(|l| {
-            format!(
+        let mut found = found.into_iter();
+        row.best = found.next();
+        row.runner_up = found.next();
+        if let Some(l) = link {
+            row.reason = format!(
                 "linked client {} is no longer in Passportal; ",
                 l.passportal_id
-            )
-        });
-        row.reason = lost_link.unwrap_or_default();
-        match (&row.best, &row.runner_up) {
-            (None, _) => row.reason.push_str("no candidate in Passportal"),
-            (Some(best), Some(second)) if best.score - second.score < t.ambiguity_margin => {
-                row.reason.push_str(&format!(
-                    "ambiguous: clients {} and {} are equally good candidates",
-                    best.passportal_id, second.passportal_id
-                ));
-            }
-            (Some(best), _) if best.score >= t.auto_match => {
-                wanting
-                    .entry(best.passportal_id)
-                    .or_default()
-                    .push((rows.len(), best.score));
-            }
-            (Some(best), _) if best.score >= t.suggest => {
-                row.reason.push_str(&format!(
-                    "suggested: client {} scores {:.0}, below auto-match {:.0}",
-                    best.passportal_id, best.score, t.auto_match
-                ));
-            }
-            (Some(_), _) => row.reason.push_str("no candidate scores high enough"),
+            );
         }
+        pending.push(rows.len());
         rows.push(row);
     }
+    assign(&mut rows, &pending, input.thresholds);
+    rows
+}
 
-    // One client, one company: the best claim wins; equally good claims are all ambiguous.
-    for claims in wanting.values_mut() {
-        claims.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let top = claims[0].1;
-        let tied: Vec<usize> = claims
+/// Why a company is out of the pipeline's scope, if it is.
+fn out_of_scope(company: &CompanyRow, sync: &SyncConfig) -> Option<String> {
+    if !company.is_active && !sync.include_inactive {
+        return Some("inactive in Autotask".into());
+    }
+    if !sync.company_types.is_empty() {
+        let label = company.company_type_label.as_deref().unwrap_or("");
+        if !sync
+            .company_types
             .iter()
-            .filter(|(_, s)| top - s < t.ambiguity_margin)
-            .map(|(i, _)| *i)
-            .collect();
-        if tied.len() > 1 {
-            let ids: Vec<String> = tied
-                .iter()
-                .map(|i| rows[*i].autotask_id.to_string())
-                .collect();
-            for i in &tied {
-                let row = &mut rows[*i];
-                row.reason.push_str(&format!(
-                    "ambiguous: Autotask companies {} are equally good matches for client {}",
-                    ids.join(", "),
-                    row.best.as_ref().expect("claimed").passportal_id
-                ));
-            }
-            continue;
-        }
-        let winner = claims[0].0;
-        rows[winner].action = Action::Match;
-        let method = rows[winner].best.as_ref().expect("claimed").method;
-        rows[winner].reason.push_str(match method {
-            Method::Exact => "identical name",
-            _ => "same name once normalised",
-        });
-        for (i, _) in claims.iter().skip(1) {
-            let winner_id = rows[winner].autotask_id;
-            let row = &mut rows[*i];
-            row.reason.push_str(&format!(
-                "best candidate {} is matched to Autotask company {winner_id}",
-                row.best.as_ref().expect("claimed").passportal_id
-            ));
+            .any(|t| t.eq_ignore_ascii_case(label))
+        {
+            let shown = if label.is_empty() { "(none)" } else { label };
+            return Some(format!("company type {shown} is not selected"));
         }
     }
-    rows
+    None
 }
 
 #[cfg(test)]
@@ -300,6 +311,6 @@ mod tests {
         );
         assert_eq!(rows[1].action, Action::Match);
         assert_eq!(rows[0].action, Action::Create);
-        assert!(rows[0].reason.contains("matched to Autotask company 2"));
+        assert!(rows[0].reason.contains("matched to Autotask record 2"));
     }
 }

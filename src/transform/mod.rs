@@ -2,8 +2,13 @@
 //! review rows that say, per Autotask record, match / create / exclude, with score, method,
 //! reason and the runner-up so an analyst sees why.
 
+pub mod assign;
+pub mod children;
 pub mod companies;
+pub mod fuzzy;
 pub mod normalize;
+pub mod people;
+pub mod quality;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -58,6 +63,10 @@ pub enum Method {
     Fuzzy,
     /// Same e-mail address.
     Email,
+    /// Same serial number (assets).
+    Serial,
+    /// Same address (locations).
+    Address,
     /// An analyst's earlier decision.
     Remembered,
     /// An analyst's match in this run's review tables.
@@ -72,6 +81,8 @@ impl Method {
             Method::Normalized => "normalized",
             Method::Fuzzy => "fuzzy",
             Method::Email => "email",
+            Method::Serial => "serial",
+            Method::Address => "address",
             Method::Remembered => "remembered",
             Method::Manual => "manual",
         }
@@ -85,6 +96,8 @@ impl Method {
             Method::Normalized,
             Method::Fuzzy,
             Method::Email,
+            Method::Serial,
+            Method::Address,
             Method::Remembered,
             Method::Manual,
         ]

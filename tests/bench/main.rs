@@ -2,6 +2,8 @@
 //! Each case stands the simulators up on loopback and runs the real pipeline against them,
 //! printing wall time and request counts; README's performance table comes from here.
 
+mod extract;
+
 use atpp::demo::{World, DEMO_PIPELINE};
 use atpp::entity::Entity;
 use atpp::sim::autotask::AutotaskSimOptions;
@@ -85,5 +87,8 @@ fn main() {
         for n in [1_000, 10_000] {
             rt.block_on(companies_end_to_end(n));
         }
+    }
+    if wanted("extract") {
+        extract::run(&rt);
     }
 }

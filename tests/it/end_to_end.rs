@@ -33,16 +33,43 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
         .iter()
         .map(|l| (l.autotask_id, l.passportal_id))
         .collect();
-    assert_eq!(links, truth.matches, "auto-matches equal the planted pairs");
+    // Every planted identical or normalised pair is matched; every match is a planted pair (a
+    // fuzzy one may be matched or only suggested).
+    for (at, pp) in &truth.matches {
+        assert_eq!(links.get(at), Some(pp), "company {at}");
+    }
+    for (at, pp) in &links {
+        let planted = truth.matches.get(at).or(truth.suggest.get(at));
+        assert_eq!(planted, Some(pp), "company {at} matched to a wrong client");
+    }
+    let suggested: BTreeSet<i64> = truth
+        .suggest
+        .keys()
+        .filter(|at| !links.contains_key(at))
+        .copied()
+        .collect();
     let create: BTreeSet<i64> = companies.create.iter().copied().collect();
-    assert_eq!(create, truth.create);
+    let expected_create: BTreeSet<i64> = truth.create.union(&suggested).copied().collect();
+    assert_eq!(create, expected_create);
     let exclude: BTreeSet<i64> = companies.exclude.iter().copied().collect();
     assert_eq!(exclude, truth.exclude);
     assert!(companies.linked.is_empty());
     let o = &plan.overview[&Entity::Companies];
-    assert_eq!(o.to_match as usize, truth.matches.len());
-    assert_eq!(o.to_create as usize, truth.create.len());
+    assert_eq!(o.to_match as usize, links.len());
+    assert_eq!(o.to_create as usize, expected_create.len());
     assert_eq!(o.to_exclude as usize, truth.exclude.len());
+
+    // Fuzzy pairs not matched automatically wait as suggestions: one cell turns them into a match.
+    let table = read_table(&run.path("review/companies.create.csv"));
+    let header = &table[0];
+    let (at_col, pp_col) = (col(header, "autotask_id"), col(header, "passportal_id"));
+    for at in &suggested {
+        let row = table[1..]
+            .iter()
+            .find(|r| r[at_col] == at.to_string())
+            .expect("suggested row in create table");
+        assert_eq!(row[pp_col], truth.suggest[at].to_string(), "{row:?}");
+    }
 
     // Ambiguous rows wait in the create table, saying so, with both candidates shown.
     let table = read_table(&run.path("review/companies.create.csv"));
@@ -65,20 +92,20 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
 
     let (_, load) = t.app.load(Some(&run.id)).await.expect("load");
     let counts = &load.entities[&Entity::Companies];
-    assert_eq!(counts.created as usize, truth.create.len());
-    assert_eq!(counts.linked as usize, truth.matches.len());
+    assert_eq!(counts.created as usize, expected_create.len());
+    assert_eq!(counts.linked as usize, links.len());
     assert_eq!(counts.failed, 0);
     assert_eq!(
         t.world.passportal.clients().len(),
-        clients_before + truth.create.len()
+        clients_before + expected_create.len()
     );
-    assert_eq!(t.world.passportal.creates() as usize, truth.create.len());
+    assert_eq!(t.world.passportal.creates() as usize, expected_create.len());
 
     // Every matched and created company is linked in the ledger, to a client that exists.
     {
         let ledger = Ledger::open(&t.app.staging.ledger_path()).expect("ledger");
         let ledger_links = ledger.links(Entity::Companies).expect("links");
-        assert_eq!(ledger_links.len(), truth.matches.len() + truth.create.len());
+        assert_eq!(ledger_links.len(), links.len() + expected_create.len());
         let existing: BTreeSet<i64> = t.world.passportal.clients().iter().map(|c| c.id).collect();
         for (at, link) in &ledger_links {
             assert!(existing.contains(&link.passportal_id.0), "{at} → {link:?}");
@@ -91,7 +118,7 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
     // A second load of the same run creates nothing.
     let (_, again) = t.app.load(Some(&run.id)).await.expect("second load");
     assert_eq!(again.entities[&Entity::Companies].created, 0);
-    assert_eq!(t.world.passportal.creates() as usize, truth.create.len());
+    assert_eq!(t.world.passportal.creates() as usize, expected_create.len());
 
     // A new run finds everything linked: nothing to create but the excluded stay excluded.
     let (run2, _) = t.app.extract().await.expect("second extract");
@@ -102,7 +129,7 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
     assert_eq!(o2.to_match, 0);
     assert_eq!(
         o2.already_linked as usize,
-        truth.matches.len() + truth.create.len()
+        links.len() + expected_create.len()
     );
     assert_eq!(o2.to_exclude as usize, truth.exclude.len());
 

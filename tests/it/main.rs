@@ -3,6 +3,9 @@
 
 mod credentials;
 mod end_to_end;
+mod extract_autotask;
 mod harness;
+mod matching_quality;
+mod passportal;
 mod pipelines;
 mod review_edits;

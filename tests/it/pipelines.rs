@@ -40,7 +40,7 @@ fn out_of_range_settings_are_refused() {
     let bad = base.replace("page_size = 500", "page_size = 501");
     let err = Pipeline::parse(&bad, Path::new("p.toml")).unwrap_err();
     assert!(err.to_string().contains("between 1 and 500"), "{err}");
-    let bad = base.replace("auto_match = 92", "auto_match = 50");
+    let bad = base.replace("auto_match = 94", "auto_match = 50");
     assert!(Pipeline::parse(&bad, Path::new("p.toml")).is_err());
 }
 

@@ -366,6 +366,36 @@ fn equal(actual: &FieldValue, wanted: &FieldValue) -> bool {
 }
 
 impl Cond {
+    /// The range of ids (inclusive) that the `id` conditions AND-ed at the top of this filter
+    /// allow: the simulator's fast path starts and stops its scan there. Conditions inside `or`
+    /// groups are ignored (they never narrow the range safely).
+    pub(super) fn id_bounds(&self) -> (i64, i64) {
+        let (mut low, mut high) = (i64::MIN, i64::MAX);
+        let mut visit = vec![self];
+        while let Some(cond) = visit.pop() {
+            match cond {
+                Cond::And(items) => visit.extend(items.iter()),
+                Cond::Cmp {
+                    field: FieldRef::Std(name),
+                    op,
+                    value: FieldValue::Int(v),
+                } if name == "id" => match op {
+                    CmpOp::Gt => low = low.max(v.saturating_add(1)),
+                    CmpOp::Gte => low = low.max(*v),
+                    CmpOp::Eq => {
+                        low = low.max(*v);
+                        high = high.min(*v);
+                    }
+                    CmpOp::Lt => high = high.min(v.saturating_sub(1)),
+                    CmpOp::Lte => high = high.min(*v),
+                    CmpOp::NotEq => {}
+                },
+                _ => {}
+            }
+        }
+        (low, high)
+    }
+
     /// Whether `record` satisfies the condition. A null field fails every comparison except
     /// `noteq` (which is exactly `not eq`), `notExist` and `notIn`.
     pub(super) fn matches(&self, record: &dyn SimRecord) -> bool {
@@ -620,6 +650,36 @@ mod tests {
         let unknown = json!({"MaxRecords":1,"filter":[
             {"op":"eq","field":"Nope","value":"x","udf":true}]});
         assert!(error(unknown).contains("Nope"));
+    }
+
+    #[test]
+    fn id_bounds_come_from_top_level_id_conditions() {
+        let bounds = |filter: Value| {
+            parse_query(
+                &json!({"MaxRecords": 5, "filter": filter}),
+                entity("companies").unwrap(),
+                true,
+            )
+            .unwrap()
+            .filter
+            .id_bounds()
+        };
+        assert_eq!(
+            bounds(json!([{"op":"gte","field":"id","value":0}])),
+            (0, i64::MAX)
+        );
+        assert_eq!(
+            bounds(
+                json!([{"op":"gt","field":"id","value":7},{"op":"lte","field":"ID","value":99}])
+            ),
+            (8, 99)
+        );
+        assert_eq!(
+            bounds(json!([{"op":"and","items":[{"op":"lt","field":"id","value":10}]}])),
+            (i64::MIN, 9)
+        );
+        let or = json!([{"op":"or","items":[{"op":"gt","field":"id","value":5},{"op":"eq","field":"id","value":1}]}]);
+        assert_eq!(bounds(or), (i64::MIN, i64::MAX));
     }
 
     #[test]

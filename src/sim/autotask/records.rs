@@ -1,7 +1,9 @@
 //! The record kinds the Autotask simulator serves: how each entity's records read as typed field
 //! values (for filters) and how they render onto the wire (camelCase JSON, in the several date
-//! formats real Autotask sends). Adding an entity means one more `EntityDef` in `ENTITIES`.
+//! formats real Autotask sends). Adding an entity means one more `EntityDef` in `ENTITIES`
+//! (the five besides companies live in `entities.rs`).
 
+use super::entities;
 use crate::sim::generator::{AtCompany, AutotaskTenant, COMPANY_TYPES};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -38,12 +40,12 @@ pub(super) enum FieldValue {
 }
 
 impl FieldValue {
-    fn opt_text(v: &Option<String>) -> FieldValue {
+    pub(super) fn opt_text(v: &Option<String>) -> FieldValue {
         v.as_ref()
             .map_or(FieldValue::Null, |s| FieldValue::Text(s.clone()))
     }
 
-    fn opt_int(v: Option<i64>) -> FieldValue {
+    pub(super) fn opt_int(v: Option<i64>) -> FieldValue {
         v.map_or(FieldValue::Null, FieldValue::Int)
     }
 
@@ -73,15 +75,24 @@ impl FieldValue {
     }
 }
 
+/// Where a picklist field's values and labels come from.
+#[derive(Clone, Copy)]
+pub(super) enum Picklist {
+    /// Fixed (value, label) pairs.
+    Static(&'static [(i32, &'static str)]),
+    /// The tenant's configuration item types (labels are per tenant).
+    CiTypes,
+}
+
 /// One field of an entity as `entityInformation/fields` describes it.
 pub(super) struct FieldDef {
     pub name: &'static str,
     pub data_type: DataType,
-    pub picklist: Option<&'static [(i32, &'static str)]>,
+    pub picklist: Option<Picklist>,
     pub reference: Option<&'static str>,
 }
 
-const fn field(name: &'static str, data_type: DataType) -> FieldDef {
+pub(super) const fn field(name: &'static str, data_type: DataType) -> FieldDef {
     FieldDef {
         name,
         data_type,
@@ -90,7 +101,7 @@ const fn field(name: &'static str, data_type: DataType) -> FieldDef {
     }
 }
 
-const fn reference(name: &'static str, entity: &'static str) -> FieldDef {
+pub(super) const fn reference(name: &'static str, entity: &'static str) -> FieldDef {
     FieldDef {
         name,
         data_type: DataType::Integer,
@@ -100,7 +111,7 @@ const fn reference(name: &'static str, entity: &'static str) -> FieldDef {
 }
 
 /// A record the simulator can filter and render.
-pub(super) trait SimRecord {
+pub(super) trait SimRecord: Sync {
     fn id(&self) -> i64;
     /// The value of a standard field by lower-cased name (`Null` when unset or unknown).
     fn field(&self, lower_name: &str) -> FieldValue;
@@ -116,7 +127,44 @@ pub(super) struct EntityDef {
     pub name: &'static str,
     pub fields: &'static [FieldDef],
     pub udfs: &'static [&'static str],
-    pub records: fn(&AutotaskTenant) -> Vec<&dyn SimRecord>,
+    pub records: fn(&AutotaskTenant) -> &dyn RecordSet,
+}
+
+/// An entity's records in ascending id order, indexable without copying (a million
+/// configuration items are served page by page, never collected).
+pub(super) trait RecordSet: Sync {
+    fn len(&self) -> usize;
+    fn at(&self, index: usize) -> &dyn SimRecord;
+
+    /// The index of the first record with an id of at least `id`.
+    fn lower_bound(&self, id: i64) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.at(mid).id() < id {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The record with this id.
+    fn find(&self, id: i64) -> Option<&dyn SimRecord> {
+        let i = self.lower_bound(id);
+        (i < self.len() && self.at(i).id() == id).then(|| self.at(i))
+    }
+}
+
+impl<T: SimRecord> RecordSet for Vec<T> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn at(&self, index: usize) -> &dyn SimRecord {
+        &self[index]
+    }
 }
 
 impl EntityDef {
@@ -130,21 +178,32 @@ impl EntityDef {
         self.udfs.iter().any(|u| u.eq_ignore_ascii_case(name))
     }
 
-    /// The answer of `GET {Entity}/entityInformation/fields`.
-    pub(super) fn fields_json(&self) -> Value {
+    /// The answer of `GET {Entity}/entityInformation/fields` (picklist labels are the tenant's).
+    pub(super) fn fields_json(&self, tenant: &AutotaskTenant) -> Value {
         let fields: Vec<Value> = self
             .fields
             .iter()
             .map(|f| {
-                let picklist = f.picklist.map(|values| {
+                let picklist = f.picklist.map(|source| {
+                    let values: Vec<(i64, String, bool)> = match source {
+                        Picklist::Static(values) => values
+                            .iter()
+                            .map(|(v, l)| (i64::from(*v), l.to_string(), true))
+                            .collect(),
+                        Picklist::CiTypes => tenant
+                            .ci_types
+                            .iter()
+                            .map(|t| (t.id, t.name.clone(), t.is_active))
+                            .collect(),
+                    };
                     values
-                        .iter()
+                        .into_iter()
                         .enumerate()
-                        .map(|(i, (value, label))| {
+                        .map(|(i, (value, label, active))| {
                             json!({
                                 "value": value.to_string(),
                                 "label": label,
-                                "isActive": true,
+                                "isActive": active,
                                 "isSystem": true,
                                 "sortOrder": i,
                                 "parentValue": "",
@@ -173,12 +232,44 @@ impl EntityDef {
 }
 
 /// Every entity the simulator knows. Any other endpoint name is a 404.
-pub(super) static ENTITIES: &[EntityDef] = &[EntityDef {
-    name: "Companies",
-    fields: COMPANY_FIELDS,
-    udfs: &["Contract Level"],
-    records: company_records,
-}];
+pub(super) static ENTITIES: &[EntityDef] = &[
+    EntityDef {
+        name: "Companies",
+        fields: COMPANY_FIELDS,
+        udfs: &["Contract Level"],
+        records: |t| &t.companies,
+    },
+    EntityDef {
+        name: "Resources",
+        fields: entities::RESOURCE_FIELDS,
+        udfs: &[],
+        records: |t| &t.resources,
+    },
+    EntityDef {
+        name: "Contacts",
+        fields: entities::CONTACT_FIELDS,
+        udfs: &[entities::CONTACT_UDF],
+        records: |t| &t.contacts,
+    },
+    EntityDef {
+        name: "CompanyLocations",
+        fields: entities::LOCATION_FIELDS,
+        udfs: &[],
+        records: |t| &t.locations,
+    },
+    EntityDef {
+        name: "ConfigurationItems",
+        fields: entities::CI_FIELDS,
+        udfs: &[entities::CI_UDF, "PassportalID"],
+        records: |t| &t.configuration_items,
+    },
+    EntityDef {
+        name: "ConfigurationItemTypes",
+        fields: entities::CI_TYPE_FIELDS,
+        udfs: &[],
+        records: |t| &t.ci_types,
+    },
+];
 
 pub(super) fn entity(lower_name: &str) -> Option<&'static EntityDef> {
     ENTITIES
@@ -200,7 +291,7 @@ pub(super) fn render(record: &dyn SimRecord, include: Option<&[String]>) -> Valu
 }
 
 /// A timestamp in one of the formats real Autotask sends, picked by `variant`.
-fn wire_date(d: &DateTime<Utc>, variant: i64) -> String {
+pub(super) fn wire_date(d: &DateTime<Utc>, variant: i64) -> String {
     match variant.rem_euclid(3) {
         0 => d.format("%Y-%m-%dT%H:%M:%S").to_string(),
         1 => d.format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
@@ -209,7 +300,7 @@ fn wire_date(d: &DateTime<Utc>, variant: i64) -> String {
 }
 
 /// An optional timestamp: `""` for an unset one on even ids, `null` on odd ones (both are seen).
-fn wire_opt_date(d: &Option<DateTime<Utc>>, id: i64, variant: i64) -> Value {
+pub(super) fn wire_opt_date(d: &Option<DateTime<Utc>>, id: i64, variant: i64) -> Value {
     match d {
         Some(d) => Value::String(wire_date(d, variant)),
         None if id.rem_euclid(2) == 0 => Value::String(String::new()),
@@ -224,7 +315,7 @@ static COMPANY_FIELDS: &[FieldDef] = &[
     FieldDef {
         name: "companyType",
         data_type: DataType::Integer,
-        picklist: Some(COMPANY_TYPES),
+        picklist: Some(Picklist::Static(COMPANY_TYPES)),
         reference: None,
     },
     field("isActive", DataType::Boolean),
@@ -242,14 +333,6 @@ static COMPANY_FIELDS: &[FieldDef] = &[
     field("lastActivityDate", DataType::DateTime),
     field("lastTrackedModifiedDateTime", DataType::DateTime),
 ];
-
-fn company_records(tenant: &AutotaskTenant) -> Vec<&dyn SimRecord> {
-    tenant
-        .companies
-        .iter()
-        .map(|c| c as &dyn SimRecord)
-        .collect()
-}
 
 impl SimRecord for AtCompany {
     fn id(&self) -> i64 {

@@ -579,7 +579,9 @@ pub(super) fn parents(truth: &EntityTruth) -> BTreeMap<i64, Parent> {
     for (at, pp) in &truth.matches {
         out.insert(*at, Parent::Matched(*pp));
     }
-    for at in &truth.create {
+    // A fuzzy pair may or may not be auto-matched; Passportal holds none of its children, so
+    // they are created either way.
+    for at in truth.create.iter().chain(truth.suggest.keys()) {
         out.insert(*at, Parent::Created);
     }
     for at in &truth.exclude {
@@ -592,6 +594,7 @@ pub(super) fn parents(truth: &EntityTruth) -> BTreeMap<i64, Parent> {
 pub fn all_ids(t: &EntityTruth) -> BTreeSet<i64> {
     t.matches
         .keys()
+        .chain(t.suggest.keys())
         .chain(&t.create)
         .chain(&t.exclude)
         .copied()

@@ -1,6 +1,6 @@
 //! The access-key exchange: `POST /api/v2/auth/client_token`.
 
-use super::{now_ms, wire, PassportalSim};
+use super::{now_ms, wire, Issued, PassportalSim};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -63,8 +63,10 @@ pub async fn client_token(
     let expiry_ms = now.saturating_add(sim.options.token_lifetime_secs.saturating_mul(1000));
     {
         let mut state = sim.state();
-        state.tokens.retain(|_, &mut expiry| expiry > now);
-        state.tokens.insert(access.clone(), expiry_ms);
+        state.tokens.retain(|_, issued| issued.expiry_ms > now);
+        state
+            .tokens
+            .insert(access.clone(), Issued { expiry_ms, uses: 0 });
     }
     let n = sim.token_exchanges.fetch_add(1, Ordering::SeqCst);
     let success = if n % 2 == 0 {

@@ -9,39 +9,20 @@ use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-const DEFAULT_RESULTS_PER_PAGE: usize = 20;
-
 /// One page of clients in id order, names encoded as real instances serve them. A page past
 /// the end answers `"results": []` and `"results": null` alternately.
 pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQuery) -> Response {
-    let query = query.as_deref();
-    let per_page = match wire::page_param(query, "resultsPerPage", DEFAULT_RESULTS_PER_PAGE) {
-        Ok(n) => n,
+    let (per_page, page) = match sim.paging(query.as_deref()) {
+        Ok(p) => p,
         Err(message) => return wire::bad_request(&message),
     };
-    let max = sim.options.max_results_per_page;
-    if per_page > max {
-        return wire::bad_request(&format!("resultsPerPage must not exceed {max}"));
-    }
-    let page = match wire::page_param(query, "pageNum", 1) {
-        Ok(n) => n,
-        Err(message) => return wire::bad_request(&message),
-    };
-
     let mut state = sim.state();
-    let clients = &state.instance.clients;
-    let start = (page - 1).saturating_mul(per_page);
-    if start >= clients.len() {
-        state.past_end_pages += 1;
-        let results = if state.past_end_pages % 2 == 0 {
-            Value::Null
-        } else {
-            json!([])
-        };
-        return wire::ok(json!({ "success": true, "results": results }));
-    }
-    let end = start.saturating_add(per_page).min(clients.len());
-    let results: Vec<Value> = clients[start..end]
+    let total = state.instance.clients.len();
+    let range = match state.page(total, per_page, page) {
+        Ok(range) => range,
+        Err(past_end) => return wire::ok(json!({ "success": true, "results": past_end })),
+    };
+    let results: Vec<Value> = state.instance.clients[range]
         .iter()
         .map(|c| json!({ "id": c.id, "name": wire::served_name(c.id, &c.name) }))
         .collect();

@@ -117,6 +117,33 @@ pub fn internal_error() -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
+/// The same answer with its body cut in half (a truncated transfer that still says 200).
+pub async fn truncated(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return internal_error();
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let cut = bytes.slice(..bytes.len() / 2);
+    Response::from_parts(parts, axum::body::Body::from(cut))
+}
+
+/// An answer whose connection breaks before the body arrives.
+pub fn dropped_connection() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated dropped connection",
+        ))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
+
 /// 200 with a JSON body.
 pub fn ok(body: Value) -> Response {
     (StatusCode::OK, Json(body)).into_response()

@@ -1,0 +1,296 @@
+//! What the Passportal client reads and writes beyond clients: users (assumed routes), and the
+//! contact, location and asset documents of each client with their detail fields. Documents are
+//! created without Passportal telling us their id, so a create reads the client's documents of
+//! that type back by title to learn it.
+
+use super::client::PassportalClient;
+use super::error::{PassportalError, WriteError};
+use super::models::{
+    detail_fields, Client, CreateResponse, DocType, Document, DocumentDetailResponse,
+    DocumentSummary, NewDocument, NewUser, OkResponse, User, UserWire,
+};
+use super::routes::{self, Route};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// Read-backs after a create that found nothing yet: an instance may index a new document a
+/// moment after answering.
+const READ_BACK_ATTEMPTS: u32 = 3;
+
+fn label(route: &Route, path: &str) -> String {
+    format!("{} {path}", route.method)
+}
+
+/// An answer of 200 that says `success: false`: Passportal refused it.
+fn refused(route: &Route, path: &str, message: Option<String>) -> PassportalError {
+    PassportalError::Http {
+        route: label(route, path),
+        status: 200,
+        message: message.unwrap_or_else(|| "answered without success".into()),
+    }
+}
+
+impl PassportalClient {
+    /// The template uid documents of `doc_type` are created with (`[passportal.templates]`).
+    pub fn template_uid(&self, doc_type: DocType) -> &str {
+        let t = &self.config().templates;
+        match doc_type {
+            DocType::Contact => &t.contact,
+            DocType::Location => &t.location,
+            DocType::Asset => &t.asset,
+        }
+    }
+
+    /// Every user (assumed route), names decoded.
+    pub async fn users(&self) -> Result<Vec<User>, PassportalError> {
+        let wire: Vec<UserWire> = self.list_all(&routes::LIST_USERS, &[]).await?;
+        Ok(wire.into_iter().map(User::from).collect())
+    }
+
+    /// Create a user (assumed route); returns its new id.
+    pub async fn create_user(&self, user: &NewUser) -> Result<i64, WriteError> {
+        let body = serde_json::to_value(user).expect("serialises");
+        let route = routes::CREATE_USER;
+        let resp: CreateResponse = self.write(&route, route.path, &body).await?;
+        match (resp.success, resp.id) {
+            (true, Some(id)) => Ok(id),
+            (false, _) => Err(WriteError::Rejected(refused(
+                &route,
+                route.path,
+                resp.message,
+            ))),
+            (true, None) => Err(WriteError::Unknown(refused(
+                &route,
+                route.path,
+                Some("answered success without an id".into()),
+            ))),
+        }
+    }
+
+    /// Every document of `doc_type` under every client, with its detail fields.
+    pub async fn documents(&self, doc_type: DocType) -> Result<Vec<Document>, PassportalError> {
+        let clients = self.clients().await?;
+        self.documents_for(&clients, doc_type).await
+    }
+
+    /// The documents of `doc_type` under each of `clients`, in client order then id order.
+    /// Clients are read a few at a time and details fetched concurrently; requests in flight
+    /// never exceed `passportal.concurrency`.
+    pub async fn documents_for(
+        &self,
+        clients: &[Client],
+        doc_type: DocType,
+    ) -> Result<Vec<Document>, PassportalError> {
+        let per_client: Vec<Vec<Document>> = stream::iter(clients)
+            .map(|c| self.client_documents(c, doc_type))
+            .buffered(self.config().concurrency.max(1))
+            .try_collect()
+            .await?;
+        Ok(per_client.into_iter().flatten().collect())
+    }
+
+    /// One client's documents of `doc_type` in id order, with their detail fields. A failure
+    /// names the client (and its cause the route).
+    pub async fn client_documents(
+        &self,
+        client: &Client,
+        doc_type: DocType,
+    ) -> Result<Vec<Document>, PassportalError> {
+        let read = async {
+            let summaries = self.list_documents(client.id, doc_type, None).await?;
+            self.with_details(client.id, doc_type, summaries).await
+        };
+        read.await.map_err(|e| PassportalError::ForClient {
+            what: format!("{doc_type} documents"),
+            client_id: client.id,
+            client_name: client.name.clone(),
+            route: e.route().unwrap_or("the token exchange").to_string(),
+            source: Box::new(e),
+        })
+    }
+
+    /// The documents of `doc_type` under `client_id` titled exactly `title` (after decoding),
+    /// with their fields, in id order. Used to learn a created document's id and to reconcile a
+    /// create whose outcome was unknown.
+    pub async fn find_documents(
+        &self,
+        client_id: i64,
+        doc_type: DocType,
+        title: &str,
+    ) -> Result<Vec<Document>, PassportalError> {
+        let summaries = self.titled(client_id, doc_type, title).await?;
+        self.with_details(client_id, doc_type, summaries).await
+    }
+
+    /// One document's detail: its name and fields (decoded), in slot order.
+    pub async fn document_fields(
+        &self,
+        id: i64,
+    ) -> Result<(Option<String>, Vec<(String, String)>), PassportalError> {
+        let path = routes::DOCUMENT.path_for(id);
+        let resp: DocumentDetailResponse = self.get(&path, &[]).await?;
+        match resp.details {
+            Some(details) if resp.success => Ok(detail_fields(&details)),
+            _ => Err(refused(&routes::DOCUMENT, &path, resp.message)),
+        }
+    }
+
+    /// Create a document, then read the client's documents of that type back by title to
+    /// learn its id: of the documents with that title not seen before the create, the one
+    /// whose `Autotask ID` equals the one sent, else the newest. Nothing new found is
+    /// `WriteError::Unknown` (look it up with [`Self::find_documents`] before creating again).
+    pub async fn create_document(&self, doc: &NewDocument) -> Result<i64, WriteError> {
+        let route = routes::CREATE_DOCUMENT;
+        let before: HashSet<i64> = self
+            .titled(doc.client_id, doc.doc_type, &doc.title)
+            .await
+            .map_err(WriteError::Rejected)?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let body = doc.body(self.template_uid(doc.doc_type));
+        let resp: OkResponse = self.write(&route, route.path, &body).await?;
+        if !resp.success {
+            return Err(WriteError::Rejected(refused(
+                &route,
+                route.path,
+                resp.message,
+            )));
+        }
+        for attempt in 1..=READ_BACK_ATTEMPTS {
+            let fresh: Vec<DocumentSummary> = self
+                .titled(doc.client_id, doc.doc_type, &doc.title)
+                .await
+                .map_err(WriteError::Unknown)?
+                .into_iter()
+                .filter(|s| !before.contains(&s.id))
+                .collect();
+            match fresh.as_slice() {
+                [] if attempt < READ_BACK_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                }
+                [] => break,
+                [only] => return Ok(only.id),
+                _ => return self.pick_created(doc, fresh).await,
+            }
+        }
+        Err(WriteError::Unknown(refused(
+            &route,
+            route.path,
+            Some(format!(
+                "answered success, but client {}'s {} documents hold no new one titled {:?}",
+                doc.client_id, doc.doc_type, doc.title
+            )),
+        )))
+    }
+
+    /// Of several new documents with the created title: the one carrying the `Autotask ID` we
+    /// sent, else the newest.
+    async fn pick_created(
+        &self,
+        doc: &NewDocument,
+        fresh: Vec<DocumentSummary>,
+    ) -> Result<i64, WriteError> {
+        let newest = fresh.iter().map(|s| s.id).max().expect("several");
+        let Some(sent) = doc.autotask_id() else {
+            return Ok(newest);
+        };
+        let found = self
+            .with_details(doc.client_id, doc.doc_type, fresh)
+            .await
+            .map_err(WriteError::Unknown)?;
+        Ok(found
+            .iter()
+            .filter(|d| d.field(super::fields::AUTOTASK_ID).map(str::trim) == Some(sent))
+            .map(|d| d.id)
+            .max()
+            .unwrap_or(newest))
+    }
+
+    /// Update a document (assumed `PUT`): the title, and the fields sent (others are kept).
+    pub async fn update_document(&self, id: i64, doc: &NewDocument) -> Result<(), WriteError> {
+        let route = routes::UPDATE_DOCUMENT;
+        let path = route.path_for(id);
+        let body = doc.body(self.template_uid(doc.doc_type));
+        let resp: OkResponse = self.write(&route, &path, &body).await?;
+        if resp.success {
+            Ok(())
+        } else {
+            Err(WriteError::Rejected(refused(&route, &path, resp.message)))
+        }
+    }
+
+    /// A client's documents of a type, listed (no fields), optionally by `searchTxt`.
+    async fn list_documents(
+        &self,
+        client_id: i64,
+        doc_type: DocType,
+        search: Option<&str>,
+    ) -> Result<Vec<DocumentSummary>, PassportalError> {
+        let mut query = vec![
+            ("type", doc_type.as_str().to_string()),
+            ("clientId", client_id.to_string()),
+            ("orderBy", "id".to_string()),
+            ("orderDir", "asc".to_string()),
+        ];
+        if let Some(text) = search {
+            query.push(("searchTxt", text.to_string()));
+        }
+        let mut listed: Vec<DocumentSummary> =
+            self.list_all(&routes::LIST_DOCUMENTS, &query).await?;
+        listed.sort_by_key(|s| s.id);
+        listed.dedup_by_key(|s| s.id);
+        Ok(listed)
+    }
+
+    /// Listed documents whose decoded label is exactly `title` (`searchTxt` finds substrings).
+    async fn titled(
+        &self,
+        client_id: i64,
+        doc_type: DocType,
+        title: &str,
+    ) -> Result<Vec<DocumentSummary>, PassportalError> {
+        let want = title.trim();
+        Ok(self
+            .list_documents(client_id, doc_type, Some(want))
+            .await?
+            .into_iter()
+            .filter(|s| {
+                super::models::decode_name(s.label.as_deref().unwrap_or_default()).trim() == want
+            })
+            .collect())
+    }
+
+    /// Fetch each listed document's fields, concurrently, keeping the list's order.
+    async fn with_details(
+        &self,
+        client_id: i64,
+        doc_type: DocType,
+        summaries: Vec<DocumentSummary>,
+    ) -> Result<Vec<Document>, PassportalError> {
+        stream::iter(summaries)
+            .map(|s| async move {
+                let (name, fields) = self.document_fields(s.id).await?;
+                let label = s
+                    .label
+                    .as_deref()
+                    .map(super::models::decode_name)
+                    .filter(|l| !l.is_empty());
+                Ok(Document {
+                    id: s.id,
+                    client_id: s.client_id.unwrap_or(client_id),
+                    doc_type: s
+                        .doc_type
+                        .as_deref()
+                        .and_then(DocType::from_wire)
+                        .unwrap_or(doc_type),
+                    title: label.or(name).unwrap_or_default(),
+                    fields,
+                })
+            })
+            .buffered(self.config().concurrency.max(1))
+            .try_collect()
+            .await
+    }
+}
