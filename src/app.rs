@@ -152,14 +152,34 @@ impl App {
 
     /// Apply a run's frozen plan to Passportal.
     pub async fn load(&self, id: Option<&str>) -> anyhow::Result<(Run, LoadSummary)> {
+        self.load_with(id, false).await
+    }
+
+    /// Apply a run's frozen plan, or with `dry_run` list the requests it would make and make
+    /// none (nothing is written to Passportal or the ledger).
+    pub async fn load_with(
+        &self,
+        id: Option<&str>,
+        dry_run: bool,
+    ) -> anyhow::Result<(Run, LoadSummary)> {
         let run = self.run_folder(id)?;
         // Refuse a stale plan before touching Passportal.
         crate::plan::read_frozen(&run).with_context(|| format!("load of run {}", run.id))?;
         let client = self.passportal().await?;
         let ledger = self.ledger()?;
-        let summary = crate::load::run(&run, &ledger, &client, self.pipeline.load.concurrency)
+        let ctx = crate::load::LoadContext {
+            run: &run,
+            ledger: &ledger,
+            client: &client,
+            concurrency: self.pipeline.load.concurrency,
+            dry_run,
+        };
+        let summary = crate::load::run(&ctx)
             .await
             .with_context(|| format!("load of run {}", run.id))?;
+        if dry_run {
+            return Ok((run, summary));
+        }
         let outcome = if summary.failed() > 0 {
             "partial failure"
         } else {

@@ -104,7 +104,13 @@ pub enum Command {
         json: bool,
     },
     /// Apply a run's frozen plan to Passportal.
-    Load(RunArgs),
+    Load {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Print the requests the load would make, and make none.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// extract → match → plan → load.
     Run(PipelineArgs),
     /// List the Passportal routes used, and which are assumed.
@@ -179,9 +185,21 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
-        Command::Load(args) => {
+        Command::Load { args, dry_run } => {
             let app = app(&args.pipeline)?;
-            let (run, summary) = runtime()?.block_on(app.load(args.run.as_deref()))?;
+            let (run, summary) =
+                runtime()?.block_on(app.load_with(args.run.as_deref(), dry_run))?;
+            if dry_run {
+                for request in &summary.dry_run_requests {
+                    println!("{request}");
+                }
+                println!(
+                    "dry run: {} create request(s) listed, none made; links are recorded only \
+                     by a real load",
+                    summary.dry_run_requests.len()
+                );
+                return Ok(Outcome::Success);
+            }
             Ok(report_load(&run.path(crate::load::ERRORS_FILE), &summary))
         }
         Command::Run(args) => {

@@ -70,6 +70,41 @@ impl Entity {
         )
     }
 
+    /// Where the extract stages this entity's Autotask records, relative to the run folder.
+    pub fn autotask_file(self) -> &'static str {
+        use crate::extract::autotask as at;
+        match self {
+            Entity::Companies => at::COMPANIES,
+            Entity::Resources => at::RESOURCES,
+            Entity::Locations => at::LOCATIONS,
+            Entity::Contacts => at::CONTACTS,
+            Entity::ConfigurationItems => at::CONFIGURATION_ITEMS,
+        }
+    }
+
+    /// Where the extract stages the Passportal records this entity matches against.
+    pub fn passportal_file(self) -> &'static str {
+        use crate::extract::passportal as pp;
+        match self {
+            Entity::Companies => pp::CLIENTS,
+            Entity::Resources => pp::USERS,
+            Entity::Locations => pp::LOCATIONS,
+            Entity::Contacts => pp::CONTACTS,
+            Entity::ConfigurationItems => pp::ASSETS,
+        }
+    }
+
+    /// The document type of a child entity.
+    pub fn doc_type(self) -> Option<crate::passportal::DocType> {
+        use crate::passportal::DocType;
+        match self {
+            Entity::Locations => Some(DocType::Location),
+            Entity::Contacts => Some(DocType::Contact),
+            Entity::ConfigurationItems => Some(DocType::Asset),
+            _ => None,
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Entity> {
         Entity::ALL.iter().copied().find(|e| e.as_str() == name)
     }

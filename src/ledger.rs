@@ -4,6 +4,7 @@
 
 use crate::entity::Entity;
 use crate::ids::{AutotaskId, PassportalId};
+use crate::transform::Action;
 use chrono::{DateTime, Utc};
 use duckdb::types::Value;
 use duckdb::{params, params_from_iter, Connection, OptionalExt};
@@ -50,6 +51,14 @@ CREATE TABLE IF NOT EXISTS writes (
     message VARCHAR,
     updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
     PRIMARY KEY (entity, autotask_id, operation)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    entity VARCHAR NOT NULL,
+    autotask_id BIGINT NOT NULL,
+    action VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    decided_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    PRIMARY KEY (entity, autotask_id)
 );
 CREATE TABLE IF NOT EXISTS watermarks (
     entity VARCHAR PRIMARY KEY,
@@ -366,6 +375,62 @@ impl Ledger {
                 Err(e)
             }
         }
+    }
+
+    /// Remembered analyst decisions of an entity (an exclusion stays excluded in later runs).
+    pub fn decisions(&self, entity: Entity) -> Result<Vec<(i64, Action)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT autotask_id, action FROM decisions WHERE entity = ?")
+            .map_err(sql("read decisions"))?;
+        let rows = stmt
+            .query_map(params![entity.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(sql("read decisions"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, action) = row.map_err(sql("read decisions"))?;
+            if let Some(action) = Action::parse(&action) {
+                out.push((id, action));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remember decisions (replacing earlier ones of the same records).
+    pub fn remember(
+        &self,
+        entity: Entity,
+        decisions: &[(i64, Action)],
+        run_id: &str,
+    ) -> Result<(), LedgerError> {
+        let rows = decisions.iter().map(|(id, action)| {
+            vec![
+                Value::Text(entity.as_str().into()),
+                Value::BigInt(*id),
+                Value::Text(action.as_str().into()),
+                Value::Text(run_id.into()),
+            ]
+        });
+        self.insert_rows(
+            "INSERT OR REPLACE INTO decisions (entity, autotask_id, action, run_id)",
+            rows,
+            "write decisions",
+        )
+    }
+
+    /// Forget remembered decisions an analyst undid.
+    pub fn forget(&self, entity: Entity, ids: &[i64]) -> Result<(), LedgerError> {
+        for id in ids {
+            self.conn
+                .execute(
+                    "DELETE FROM decisions WHERE entity = ? AND autotask_id = ?",
+                    params![entity.as_str(), id],
+                )
+                .map_err(sql("write decisions"))?;
+        }
+        Ok(())
     }
 
     /// The watermark of an incremental extract: the latest change time seen by the last

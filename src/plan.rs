@@ -1,13 +1,15 @@
 //! The plan stage: validate the (possibly edited) review tables against what was staged, show
 //! the overview Passportal's final wizard step shows, and freeze the decisions in
-//! `plan/plan.json` with the checksums of the tables read, so the load applies exactly this.
+//! `plan/plan.json` with the checksums of every table read, so the load applies exactly this.
+
+mod validate;
 
 use crate::entity::Entity;
 use crate::extract::parquet::ParquetError;
 use crate::ledger::{Ledger, LedgerError};
-use crate::review::{self, Decision, ReviewError};
+use crate::review::{self, ReviewError};
 use crate::staging::{sha256_file, write_atomic, Run, StagingError};
-use crate::transform::{read_proposals, Action, Method};
+use crate::transform::{proposals_path, read_proposals, Action, Method};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -38,6 +40,13 @@ pub struct PlannedLink {
     pub method: Method,
 }
 
+/// An analyst's decision to remember in the ledger, so later runs show it as `remembered`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Remember {
+    pub autotask_id: i64,
+    pub action: Action,
+}
+
 /// What the load does for one entity.
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct EntityPlan {
@@ -49,6 +58,15 @@ pub struct EntityPlan {
     pub linked: Vec<i64>,
     /// Autotask ids left out.
     pub exclude: Vec<i64>,
+    /// Linked records deleted in Autotask: reported, never deleted in Passportal.
+    #[serde(default)]
+    pub orphans: Vec<i64>,
+    /// Decisions to remember (analysts' exclusions).
+    #[serde(default)]
+    pub remember: Vec<Remember>,
+    /// Remembered decisions an analyst undid in this run.
+    #[serde(default)]
+    pub forget: Vec<i64>,
 }
 
 /// The overview line of one entity.
@@ -58,6 +76,8 @@ pub struct Overview {
     pub to_match: u64,
     pub already_linked: u64,
     pub to_exclude: u64,
+    #[serde(default)]
+    pub orphans: u64,
 }
 
 impl EntityPlan {
@@ -67,6 +87,7 @@ impl EntityPlan {
             to_match: self.link.len() as u64,
             already_linked: self.linked.len() as u64,
             to_exclude: self.exclude.len() as u64,
+            orphans: self.orphans.len() as u64,
         }
     }
 }
@@ -83,180 +104,102 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-fn problem(d: &Decision, column: &str, message: String) -> review::Problem {
-    review::Problem {
-        file: d.file.clone(),
-        row: Some(d.row),
-        column: Some(column.to_string()),
-        message,
-    }
-}
-
-/// Check the decisions of one entity against the staged records and the ledger, and turn them
-/// into an entity plan. Every problem is collected; any problem refuses the whole plan.
-fn plan_entity(
-    decisions: &[Decision],
-    autotask_ids: &BTreeSet<i64>,
-    passportal_ids: &BTreeSet<i64>,
-    ledger_links: &BTreeMap<i64, i64>,
-    proposals: &BTreeMap<i64, crate::transform::Proposal>,
-    problems: &mut Vec<review::Problem>,
-) -> EntityPlan {
-    let mut plan = EntityPlan::default();
-    let mut seen: HashMap<i64, &Decision> = HashMap::new();
-    let mut used: HashMap<i64, &Decision> = HashMap::new();
-    let linked_by_pp: HashMap<i64, i64> = ledger_links.iter().map(|(a, p)| (*p, *a)).collect();
-    for d in decisions {
-        if let Some(first) = seen.insert(d.autotask_id, d) {
-            problems.push(problem(
-                d,
-                review::AUTOTASK_ID,
-                format!(
-                    "Autotask id {} appears twice (also {} row {})",
-                    d.autotask_id, first.file, first.row
-                ),
-            ));
-            continue;
-        }
-        if !autotask_ids.contains(&d.autotask_id) {
-            problems.push(problem(
-                d,
-                review::AUTOTASK_ID,
-                format!("Autotask id {} is not in this run's extract", d.autotask_id),
-            ));
-            continue;
-        }
-        let existing = ledger_links.get(&d.autotask_id).copied();
-        match d.action {
-            Action::Match => {
-                let Some(pp) = d.passportal_id else {
-                    problems.push(problem(
-                        d,
-                        review::PASSPORTAL_ID,
-                        "a match needs a Passportal id (see the .passportal.csv file)".into(),
-                    ));
-                    continue;
-                };
-                if !passportal_ids.contains(&pp) {
-                    problems.push(problem(
-                        d,
-                        review::PASSPORTAL_ID,
-                        format!("Passportal id {pp} does not exist in this run's extract"),
-                    ));
-                    continue;
-                }
-                if let Some(first) = used.insert(pp, d) {
-                    problems.push(problem(
-                        d,
-                        review::PASSPORTAL_ID,
-                        format!(
-                            "Passportal id {pp} is matched twice (also {} row {})",
-                            first.file, first.row
-                        ),
-                    ));
-                    continue;
-                }
-                if let Some(other) = linked_by_pp.get(&pp).filter(|a| **a != d.autotask_id) {
-                    problems.push(problem(
-                        d,
-                        review::PASSPORTAL_ID,
-                        format!("Passportal id {pp} is already linked to Autotask id {other}"),
-                    ));
-                    continue;
-                }
-                if existing == Some(pp) {
-                    plan.linked.push(d.autotask_id);
-                } else {
-                    let proposal = proposals.get(&d.autotask_id);
-                    let method = match proposal {
-                        Some(p) if p.action == Action::Match && p.passportal_id == Some(pp) => {
-                            p.method.unwrap_or(Method::Manual)
-                        }
-                        _ => Method::Manual,
-                    };
-                    plan.link.push(PlannedLink {
-                        autotask_id: d.autotask_id,
-                        passportal_id: pp,
-                        method,
-                    });
-                }
-            }
-            Action::Create => {
-                if let Some(pp) = existing {
-                    problems.push(problem(
-                        d,
-                        review::ACTION,
-                        format!(
-                            "Autotask id {} is already linked to Passportal id {pp}; creating it \
-                             again would make a duplicate (use match)",
-                            d.autotask_id
-                        ),
-                    ));
-                    continue;
-                }
-                plan.create.push(d.autotask_id);
-            }
-            Action::Exclude => plan.exclude.push(d.autotask_id),
-        }
-    }
-    for id in autotask_ids {
-        if !seen.contains_key(id) {
-            problems.push(review::Problem {
-                file: "review/companies.{match,create,exclude}.csv".into(),
-                row: None,
-                column: Some(review::AUTOTASK_ID.into()),
-                message: format!("Autotask id {id} is missing from all three tables"),
-            });
-        }
-    }
-    plan.create.sort_unstable();
-    plan.linked.sort_unstable();
-    plan.exclude.sort_unstable();
-    plan.link.sort_by_key(|l| l.autotask_id);
-    plan
-}
-
-/// Make the plan of a run: validate, freeze, write `plan/plan.json`.
+/// Make the plan of a run: validate every entity's tables, freeze, write `plan/plan.json`.
 pub fn make(run: &Run, ledger: &Ledger) -> Result<Plan, PlanError> {
-    run.stage("match")?;
-    let entity = Entity::Companies;
-    let decisions = review::read_decisions(&run.dir, &run.id, entity)?;
-    let companies =
-        crate::extract::autotask::read_companies(&run.path(crate::extract::autotask::COMPANIES))?;
-    let clients =
-        crate::extract::passportal::read_clients(&run.path(crate::extract::passportal::CLIENTS))?;
-    let autotask_ids: BTreeSet<i64> = companies.iter().map(|c| c.id).collect();
-    let passportal_ids: BTreeSet<i64> = clients.iter().map(|c| c.id).collect();
-    let links: BTreeMap<i64, i64> = ledger
-        .links(entity)?
-        .into_iter()
-        .map(|(a, l)| (a.0, l.passportal_id.0))
+    let matched = run.stage("match")?;
+    let extract = run.stage("extract")?;
+    let entities: Vec<Entity> = Entity::ALL
+        .iter()
+        .copied()
+        .filter(|e| matched.files.contains_key(&proposals_path(*e)))
         .collect();
-    let proposals = read_proposals(run, entity)?;
+
     let mut problems = Vec::new();
-    let entity_plan = plan_entity(
-        &decisions,
-        &autotask_ids,
-        &passportal_ids,
-        &links,
-        &proposals,
-        &mut problems,
-    );
+    let mut warnings = Vec::new();
+    let mut plans: BTreeMap<Entity, EntityPlan> = BTreeMap::new();
+    for &entity in &entities {
+        let decisions = match review::read_decisions(&run.dir, &run.id, entity) {
+            Ok(d) => d,
+            Err(ReviewError::Invalid(p)) => {
+                problems.extend(p);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let proposals = read_proposals(run, entity)?;
+        let passportal = validate::passportal_records(run, entity)?;
+        let links: BTreeMap<i64, i64> = ledger
+            .links(entity)?
+            .into_iter()
+            .map(|(a, l)| (a.0, l.passportal_id.0))
+            .collect();
+        let remembered: BTreeSet<i64> = ledger
+            .decisions(entity)?
+            .into_iter()
+            .filter(|(_, a)| *a == Action::Exclude)
+            .map(|(id, _)| id)
+            .collect();
+        let plan = validate::plan_entity(
+            entity,
+            &decisions,
+            &validate::Known {
+                proposals: &proposals,
+                passportal: &passportal,
+                links: &links,
+                remembered: &remembered,
+            },
+            &mut problems,
+        );
+        plans.insert(entity, plan);
+    }
+    if problems.is_empty() {
+        validate::children_follow_parents(run, &mut plans, ledger, &mut problems, &mut warnings)?;
+    }
     if !problems.is_empty() {
         return Err(ReviewError::Invalid(problems).into());
     }
+
+    // Links whose Autotask record was deleted: reported, never deleted in Passportal.
+    let deleted_file = crate::extract::autotask::DELETED;
+    if extract.files.contains_key(deleted_file) {
+        let deleted = crate::extract::autotask::read_deleted(&run.path(deleted_file))?;
+        let mut by_entity: HashMap<Entity, Vec<i64>> = HashMap::new();
+        for (entity, id) in deleted {
+            by_entity.entry(entity).or_default().push(id);
+        }
+        for (entity, ids) in by_entity {
+            let links = ledger.links(entity)?;
+            let plan = plans.entry(entity).or_default();
+            plan.orphans = ids
+                .into_iter()
+                .filter(|id| links.contains_key(&crate::ids::AutotaskId(*id)))
+                .collect();
+            plan.orphans.sort_unstable();
+            if !plan.orphans.is_empty() {
+                warnings.push(format!(
+                    "{} linked {} were deleted in Autotask; their Passportal records are kept \
+                     (orphans)",
+                    plan.orphans.len(),
+                    entity
+                ));
+            }
+        }
+    }
+
     let mut tables = BTreeMap::new();
-    for action in Action::ALL {
-        let rel = review::table_path(entity, action);
-        tables.insert(rel.clone(), sha256_file(&run.path(&rel))?);
+    for &entity in &entities {
+        for action in Action::ALL {
+            let rel = review::table_path(entity, action);
+            tables.insert(rel.clone(), sha256_file(&run.path(&rel))?);
+        }
     }
     let plan = Plan {
         run_id: run.id.clone(),
         created_at: Utc::now(),
         tables,
-        overview: BTreeMap::from([(entity, entity_plan.overview())]),
-        entities: BTreeMap::from([(entity, entity_plan)]),
-        warnings: Vec::new(),
+        overview: plans.iter().map(|(e, p)| (*e, p.overview())).collect(),
+        entities: plans,
+        warnings,
     };
     let text = serde_json::to_vec_pretty(&plan).expect("plan serialises");
     write_atomic(&run.path(PLAN_FILE), &text)?;
@@ -275,14 +218,12 @@ pub fn make(run: &Run, ledger: &Ledger) -> Result<Plan, PlanError> {
 pub fn read_frozen(run: &Run) -> Result<Plan, PlanError> {
     run.stage("plan")?;
     let path = run.path(PLAN_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| PlanError::BadPlan {
+    let bad = |message: String| PlanError::BadPlan {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| PlanError::BadPlan {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     for (file, sha) in &plan.tables {
         if &sha256_file(&run.path(file))? != sha {
             return Err(PlanError::Stale { file: file.clone() });
@@ -293,19 +234,19 @@ pub fn read_frozen(run: &Run) -> Result<Plan, PlanError> {
 
 /// The overview as text, the way Passportal's final step shows it.
 pub fn render_overview(plan: &Plan) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{:<12} {:>10} {:>10} {:>15} {:>11}\n",
-        "entity", "to create", "to match", "already linked", "to exclude"
-    ));
+    let mut out = format!(
+        "{:<20} {:>10} {:>10} {:>15} {:>11} {:>8}\n",
+        "entity", "to create", "to match", "already linked", "to exclude", "orphans"
+    );
     for (entity, o) in &plan.overview {
         out.push_str(&format!(
-            "{:<12} {:>10} {:>10} {:>15} {:>11}\n",
+            "{:<20} {:>10} {:>10} {:>15} {:>11} {:>8}\n",
             entity.as_str(),
             o.to_create,
             o.to_match,
             o.already_linked,
-            o.to_exclude
+            o.to_exclude,
+            o.orphans
         ));
     }
     for w in &plan.warnings {

@@ -4,7 +4,7 @@
 use super::{candidates_path, escape_cell, table_path, LEADING_COLUMNS, RUN_ID};
 use crate::entity::Entity;
 use crate::staging::{write_atomic, StagingError};
-use crate::transform::{Action, Candidate, ReviewRow};
+use crate::transform::{Action, Candidate, CandidateRow, Method, ReviewRow};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -42,7 +42,7 @@ pub fn write_tables(
     run_id: &str,
     entity: Entity,
     rows: &[ReviewRow],
-    candidates: &[(i64, String, Option<i64>)],
+    candidates: &[CandidateRow],
 ) -> Result<TableFiles, StagingError> {
     let context_names: Vec<&'static str> = rows
         .first()
@@ -64,8 +64,12 @@ pub fn write_tables(
             r.autotask_name.clone(),
             best.map(|c| c.name.clone()).unwrap_or_default(),
             score(&r.best),
-            best.map(|c| c.method.as_str().to_string())
-                .unwrap_or_default(),
+            if r.remembered {
+                Method::Remembered.as_str().to_string()
+            } else {
+                best.map(|c| c.method.as_str().to_string())
+                    .unwrap_or_default()
+            },
             r.reason.clone(),
             second
                 .map(|c| c.passportal_id.to_string())
@@ -86,19 +90,20 @@ pub fn write_tables(
         files.push((rel, rows.len() as u64));
     }
 
-    let cand_header: Vec<String> = ["passportal_id", "name", "autotask_id", RUN_ID]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut cand_header: Vec<String> = vec!["passportal_id".into(), "name".into()];
+    if let Some(first) = candidates.first() {
+        cand_header.extend(first.context.iter().map(|(k, _)| k.to_string()));
+    }
+    cand_header.push("autotask_id".into());
+    cand_header.push(RUN_ID.into());
     let cand_rows: Vec<Vec<String>> = candidates
         .iter()
-        .map(|(id, name, at)| {
-            vec![
-                id.to_string(),
-                name.clone(),
-                at.map(|a| a.to_string()).unwrap_or_default(),
-                run_id.to_string(),
-            ]
+        .map(|c| {
+            let mut cells = vec![c.passportal_id.to_string(), c.name.clone()];
+            cells.extend(c.context.iter().map(|(_, v)| v.clone()));
+            cells.push(c.autotask_id.map(|a| a.to_string()).unwrap_or_default());
+            cells.push(run_id.to_string());
+            cells
         })
         .collect();
     let rel = candidates_path(entity);

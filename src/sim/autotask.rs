@@ -40,13 +40,11 @@ use axum::Router;
 pub use faults::FaultPlan;
 use faults::{Fault, Faults};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use records::{EntityDef, SimRecord};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 use wire::{
@@ -100,6 +98,9 @@ pub struct AutotaskSim {
     refusals: Mutex<HashMap<String, u64>>,
     /// The most requests ever in flight at once per endpoint.
     peaks: Mutex<HashMap<String, usize>>,
+    /// The tenant's zone: REST calls to another zone's base answer 401 (the tenant moved).
+    zone: AtomicU64,
+    zone_lookups: AtomicU64,
     addr: Mutex<Option<SocketAddr>>,
 }
 
@@ -116,6 +117,7 @@ impl AutotaskSim {
         let mut tenant = tenant;
         sort_tenant(&mut tenant);
         Arc::new(AutotaskSim {
+            faults: Faults::new(options.faults.clone()),
             tenant: RwLock::new(tenant),
             credentials,
             options,
@@ -123,9 +125,10 @@ impl AutotaskSim {
             counts: Mutex::new(HashMap::new()),
             window: Mutex::new(VecDeque::new()),
             in_flight: Mutex::new(HashMap::new()),
-            faults: Faults::new(options.faults.clone()),
             refusals: Mutex::new(HashMap::new()),
             peaks: Mutex::new(HashMap::new()),
+            zone: AtomicU64::new(0),
+            zone_lookups: AtomicU64::new(0),
             addr: Mutex::new(None),
         })
     }
@@ -145,6 +148,25 @@ impl AutotaskSim {
         let endpoint = endpoint.to_ascii_lowercase();
         let after = self.requests_for(&endpoint) + after;
         self.faults.start_outage(endpoint, after);
+    }
+
+    /// Move the tenant to another zone: clients with the old zone cached get 401 until they
+    /// look the zone up again.
+    pub fn move_zone(&self) {
+        self.zone.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Zone discoveries answered so far.
+    pub fn zone_lookups(&self) -> u64 {
+        self.zone_lookups.load(Ordering::SeqCst)
+    }
+
+    /// The path before `/ATServicesRest/` of the current zone (none for the first).
+    fn zone_prefix(&self) -> String {
+        match self.zone.load(Ordering::SeqCst) {
+            0 => String::new(),
+            n => format!("/zone{n}"),
+        }
     }
 
     /// End an outage.
@@ -239,11 +261,12 @@ impl AutotaskSim {
         if !known {
             return errors(StatusCode::INTERNAL_SERVER_ERROR, ZONE_ERROR);
         }
+        self.zone_lookups.fetch_add(1, Ordering::SeqCst);
         json_response(
             StatusCode::OK,
             &json!({
                 "zoneName": "Simulator Zone",
-                "url": format!("{}/ATServicesRest/", call.base),
+                "url": format!("{}{}/ATServicesRest/", call.base, self.zone_prefix()),
                 "webUrl": format!("{}/", call.base),
                 "ci": 123456,
             }),
@@ -488,8 +511,9 @@ impl AutotaskSim {
         let next = match rows.last() {
             Some(last) if more => {
                 let mut url = format!(
-                    "{}/ATServicesRest/V1.0/{}/query/next?paging={}",
+                    "{}{}/ATServicesRest/V1.0/{}/query/next?paging={}",
                     call.base,
+                    self.zone_prefix(),
                     entity.name,
                     encode_token(last.id())
                 );
@@ -606,6 +630,11 @@ async fn handle(State(sim): State<Arc<AutotaskSim>>, request: Request) -> Respon
         base,
     };
     let path = parts.uri.path().to_ascii_lowercase();
+    // `/zone<n>/atservicesrest/...` is zone n's base; the first zone has no prefix.
+    let (zone, path) = match path.strip_prefix("/zone").and_then(|p| p.split_once('/')) {
+        Some((n, rest)) if n.parse::<u64>().is_ok() => (n.parse().unwrap_or(0), format!("/{rest}")),
+        _ => (0, path),
+    };
     let Some(rest) = path
         .trim_end_matches('/')
         .strip_prefix("/atservicesrest/v1.0/")
@@ -617,6 +646,10 @@ async fn handle(State(sim): State<Arc<AutotaskSim>>, request: Request) -> Respon
         return sim.zone_information(&call);
     }
     sim.count_request(segments[0]);
+    if zone != sim.zone.load(Ordering::SeqCst) {
+        // A zone the tenant left: 401 with an empty body, as for a wrong secret.
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
     sim.rest(&call, &segments).await
 }
 

@@ -322,6 +322,7 @@ pub fn match_children<T: ChildRecord>(records: &[T], scope: &ChildScope) -> Vec<
             autotask_id: r.id(),
             autotask_name: r.display_name(),
             reason: String::new(),
+            remembered: false,
             context,
         };
         let link = scope.links.get(&AutotaskId(r.id()));

@@ -160,6 +160,7 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
             autotask_id: company.id,
             autotask_name: company.name.clone(),
             reason: String::new(),
+            remembered: false,
             context: context(company),
         };
         let link = input.links.get(&AutotaskId(company.id));

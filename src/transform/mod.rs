@@ -9,6 +9,9 @@ pub mod fuzzy;
 pub mod normalize;
 pub mod people;
 pub mod quality;
+mod stage;
+
+pub use stage::{proposals_path, read_proposals, run, MatchStageError, MatchSummary, Proposal};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -129,152 +132,17 @@ pub struct ReviewRow {
     pub reason: String,
     /// Extra columns that help decide (type, city, phone, ...), in order.
     pub context: Vec<(&'static str, String)>,
+    /// The action is an analyst's decision from an earlier run (method `remembered`).
+    pub remembered: bool,
 }
 
-use crate::entity::Entity;
-use crate::extract::parquet::{
-    frame, int_col, read_frame, text_col, write_frame, Columns, ParquetError,
-};
-use crate::ledger::{Ledger, LedgerError};
-use crate::pipeline::Pipeline;
-use crate::staging::{Run, StagingError};
-use std::collections::BTreeMap;
-use std::path::Path;
-
-#[derive(Debug, thiserror::Error)]
-pub enum MatchStageError {
-    #[error(transparent)]
-    Parquet(#[from] ParquetError),
-    #[error(transparent)]
-    Staging(#[from] StagingError),
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-}
-
-/// The proposals of the match stage, kept beside the editable tables so the plan can tell an
-/// analyst's change from the tool's proposal.
-pub fn proposals_path(entity: Entity) -> String {
-    format!("match/{}.proposals.parquet", entity.as_str())
-}
-
-/// A proposal as the plan reads it back.
+/// A Passportal record a row may be matched to, for the candidates file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Proposal {
-    pub action: Action,
-    pub passportal_id: Option<i64>,
-    pub method: Option<Method>,
-}
-
-fn write_proposals(path: &Path, rows: &[ReviewRow]) -> Result<u64, ParquetError> {
-    let df = frame(vec![
-        int_col("autotask_id", rows.iter().map(|r| Some(r.autotask_id))),
-        text_col("action", rows.iter().map(|r| Some(r.action.as_str()))),
-        int_col(
-            "passportal_id",
-            rows.iter()
-                .map(|r| r.best.as_ref().map(|c| c.passportal_id)),
-        ),
-        text_col(
-            "method",
-            rows.iter()
-                .map(|r| r.best.as_ref().map(|c| c.method.as_str())),
-        ),
-        text_col("reason", rows.iter().map(|r| Some(r.reason.as_str()))),
-    ]);
-    write_frame(path, &df)
-}
-
-/// Read a run's proposals for an entity, by Autotask id.
-pub fn read_proposals(run: &Run, entity: Entity) -> Result<BTreeMap<i64, Proposal>, ParquetError> {
-    let path = run.path(&proposals_path(entity));
-    let df = read_frame(&path)?;
-    let c = Columns {
-        path: &path,
-        df: &df,
-    };
-    let ids = c.int("autotask_id")?;
-    let actions = c.text("action")?;
-    let pp = c.int("passportal_id")?;
-    let methods = c.text("method")?;
-    Ok(ids
-        .into_iter()
-        .zip(actions)
-        .zip(pp.into_iter().zip(methods))
-        .filter_map(|((id, action), (pp, method))| {
-            Some((
-                id?,
-                Proposal {
-                    action: Action::parse(&action?)?,
-                    passportal_id: pp,
-                    method: method.as_deref().and_then(Method::parse),
-                },
-            ))
-        })
-        .collect())
-}
-
-/// Counts of what the match stage proposed, per action.
-pub type MatchSummary = BTreeMap<Entity, BTreeMap<Action, u64>>;
-
-/// Run the match stage: staged records → proposals and review tables.
-pub fn run(
-    run: &Run,
-    ledger: &Ledger,
-    pipeline: &Pipeline,
-) -> Result<MatchSummary, MatchStageError> {
-    run.stage("extract")?;
-    let companies =
-        crate::extract::autotask::read_companies(&run.path(crate::extract::autotask::COMPANIES))?;
-    let clients =
-        crate::extract::passportal::read_clients(&run.path(crate::extract::passportal::CLIENTS))?;
-    let links = ledger.links(Entity::Companies)?;
-    let rows = companies::match_companies(&companies::CompanyInput {
-        companies: &companies,
-        clients: &clients,
-        links: &links,
-        sync: &pipeline.sync,
-        thresholds: pipeline.matching.companies,
-    });
-
-    let mut files = Vec::new();
-    let rel = proposals_path(Entity::Companies);
-    files.push((rel.clone(), write_proposals(&run.path(&rel), &rows)?));
-
-    let mut linked_to: BTreeMap<i64, i64> = links
-        .iter()
-        .map(|(at, l)| (l.passportal_id.0, at.0))
-        .collect();
-    for r in rows.iter().filter(|r| r.action == Action::Match) {
-        if let Some(best) = &r.best {
-            linked_to.insert(best.passportal_id, r.autotask_id);
-        }
-    }
-    let mut candidates: Vec<(i64, String, Option<i64>)> = clients
-        .iter()
-        .map(|c| (c.id, c.name.clone(), linked_to.get(&c.id).copied()))
-        .collect();
-    candidates.sort_by(|a, b| {
-        a.1.to_lowercase()
-            .cmp(&b.1.to_lowercase())
-            .then(a.0.cmp(&b.0))
-    });
-    files.extend(crate::review::write_tables(
-        &run.dir,
-        &run.id,
-        Entity::Companies,
-        &rows,
-        &candidates,
-    )?);
-
-    let mut counts: BTreeMap<Action, u64> = BTreeMap::new();
-    for r in &rows {
-        *counts.entry(r.action).or_default() += 1;
-    }
-    let mut notes = BTreeMap::new();
-    notes.insert(
-        "companies".to_string(),
-        serde_json::to_value(&counts).expect("serialises"),
-    );
-    run.finish_stage("match", &files, notes)?;
-    Ok(BTreeMap::from([(Entity::Companies, counts)]))
+pub struct CandidateRow {
+    pub passportal_id: i64,
+    pub name: String,
+    /// Extra columns (client, e-mail, serial number, ...), in order.
+    pub context: Vec<(&'static str, String)>,
+    /// The Autotask record it is linked to or proposed for, if any.
+    pub autotask_id: Option<i64>,
 }

@@ -74,6 +74,7 @@ pub fn match_resources(input: &ResourceInput) -> Vec<ReviewRow> {
                 r.last_name.as_deref(),
             ),
             reason: String::new(),
+            remembered: false,
             context: vec![
                 ("email", r.email.clone().unwrap_or_default()),
                 ("title", r.title.clone().unwrap_or_default()),

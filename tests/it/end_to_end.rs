@@ -99,7 +99,32 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
         t.world.passportal.clients().len(),
         clients_before + expected_create.len()
     );
-    assert_eq!(t.world.passportal.creates() as usize, expected_create.len());
+    let creates_after_load = t.world.passportal.creates();
+
+    // Every child entity and the resources end as planted: planted pairs matched (never a
+    // wrong one), new records created, out-of-scope ones excluded with their reason.
+    let all = &t.world.msp.truth;
+    for (entity, truth) in [
+        (Entity::Resources, &all.resources),
+        (Entity::Locations, &all.locations),
+        (Entity::Contacts, &all.contacts),
+        (Entity::ConfigurationItems, &all.assets),
+    ] {
+        let p = &plan.entities[&entity];
+        let links: BTreeMap<i64, i64> = p
+            .link
+            .iter()
+            .map(|l| (l.autotask_id, l.passportal_id))
+            .collect();
+        assert_eq!(links, truth.matches, "{entity}: matches");
+        let create: BTreeSet<i64> = p.create.iter().copied().collect();
+        assert_eq!(create, truth.create, "{entity}: creates");
+        let exclude: BTreeSet<i64> = p.exclude.iter().copied().collect();
+        assert_eq!(exclude, truth.exclude, "{entity}: exclusions");
+        let c = &load.entities[&entity];
+        assert_eq!(c.created as usize, truth.create.len(), "{entity}: created");
+        assert_eq!(c.failed, 0, "{entity}: failed");
+    }
 
     // Every matched and created company is linked in the ledger, to a client that exists.
     {
@@ -117,8 +142,11 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
 
     // A second load of the same run creates nothing.
     let (_, again) = t.app.load(Some(&run.id)).await.expect("second load");
-    assert_eq!(again.entities[&Entity::Companies].created, 0);
-    assert_eq!(t.world.passportal.creates() as usize, expected_create.len());
+    assert!(again
+        .entities
+        .values()
+        .all(|c| c.created == 0 && c.failed == 0));
+    assert_eq!(t.world.passportal.creates(), creates_after_load);
 
     // A new run finds everything linked: nothing to create but the excluded stay excluded.
     let (run2, _) = t.app.extract().await.expect("second extract");

@@ -355,3 +355,73 @@ impl Pager<'_> {
             .unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::autotask::checkpoint::Mode;
+
+    fn shared(splits: usize) -> Shared {
+        let cp = Checkpoint::new("t", Mode::Full, splits);
+        Shared {
+            fetched_to: vec![None],
+            busy: vec![true],
+            fetched: 0,
+            cp,
+        }
+    }
+
+    #[test]
+    fn the_first_page_splits_the_rest_evenly_and_the_last_segment_stays_open() {
+        let mut s = shared(2);
+        // Ids 0, 2, 4, ...: a first page of 500 ends at 998; 30,000 records end near 59,998.
+        s.fetched_to[0] = Some(998);
+        s.fetched = 500;
+        s.plan(0, 998, 500, 30_000, 3, 500.0);
+        assert_eq!(s.cp.density, Some(2.0));
+        assert_eq!(s.cp.est_max, Some(59_998));
+        let segs: Vec<(Option<i64>, Option<i64>)> =
+            s.cp.segments.iter().map(|g| (g.after, g.upto)).collect();
+        assert_eq!(
+            segs,
+            vec![
+                (None, Some(20_664)),
+                (Some(20_664), Some(40_331)),
+                (Some(40_331), None)
+            ]
+        );
+        assert_eq!(s.cp.splits_left, 0);
+        // Both new segments are there for the idle pagers; nothing is left to steal after.
+        assert_eq!(s.claim(30_000, 500.0), Some(1));
+        assert_eq!(s.claim(30_000, 500.0), Some(2));
+        assert_eq!(s.claim(30_000, 500.0), None);
+    }
+
+    #[test]
+    fn an_idle_pager_takes_half_of_the_largest_segment() {
+        let mut s = shared(1);
+        s.cp.density = Some(1.0);
+        s.cp.est_max = Some(100_000);
+        s.cp.segments[0].upto = Some(100_000);
+        s.fetched_to[0] = Some(20_000);
+        assert_eq!(s.claim(100_000, 500.0), Some(1));
+        assert_eq!(s.cp.segments[0].upto, Some(60_000));
+        assert_eq!(s.cp.segments[1].after, Some(60_000));
+        assert_eq!(s.cp.segments[1].upto, Some(100_000));
+        // No splits left: the next idle pager stops.
+        assert_eq!(s.claim(100_000, 500.0), None);
+    }
+
+    #[test]
+    fn a_small_remainder_is_not_split() {
+        let mut s = shared(5);
+        s.cp.density = Some(1.0);
+        s.cp.segments[0].upto = Some(1_500);
+        s.fetched_to[0] = Some(0);
+        assert_eq!(
+            s.claim(1_500, 500.0),
+            None,
+            "three pages left: not worth a split"
+        );
+    }
+}

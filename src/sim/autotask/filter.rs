@@ -653,36 +653,6 @@ mod tests {
     }
 
     #[test]
-    fn id_bounds_come_from_top_level_id_conditions() {
-        let bounds = |filter: Value| {
-            parse_query(
-                &json!({"MaxRecords": 5, "filter": filter}),
-                entity("companies").unwrap(),
-                true,
-            )
-            .unwrap()
-            .filter
-            .id_bounds()
-        };
-        assert_eq!(
-            bounds(json!([{"op":"gte","field":"id","value":0}])),
-            (0, i64::MAX)
-        );
-        assert_eq!(
-            bounds(
-                json!([{"op":"gt","field":"id","value":7},{"op":"lte","field":"ID","value":99}])
-            ),
-            (8, 99)
-        );
-        assert_eq!(
-            bounds(json!([{"op":"and","items":[{"op":"lt","field":"id","value":10}]}])),
-            (i64::MIN, 9)
-        );
-        let or = json!([{"op":"or","items":[{"op":"gt","field":"id","value":5},{"op":"eq","field":"id","value":1}]}]);
-        assert_eq!(bounds(or), (i64::MIN, i64::MAX));
-    }
-
-    #[test]
     fn validation_errors() {
         let all = json!([{"op":"gte","field":"id","value":0}]);
         assert_eq!(error(json!({"filter": all})), MAX_RECORDS_ERROR);

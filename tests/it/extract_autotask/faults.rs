@@ -1,9 +1,12 @@
 //! Under a seeded fault plan (429 with Retry-After, `Itgenatr005`, 500s, truncated and empty
 //! 200s, dropped connections, answers slower than the client's timeout) the extract ends with
-//! exactly the data of a clean run; and the tenant's hourly threshold is guarded.
+//! exactly the data of a clean run; a tenant that moved zones is found again; and the tenant's
+//! hourly threshold is guarded.
 
 use super::{app_with, assert_same_files};
 use crate::harness::TestWorld;
+use atpp::autotask::AutotaskClient;
+use atpp::demo::sim_autotask_credentials;
 use atpp::sim::autotask::{AutotaskSimOptions, FaultPlan};
 use atpp::sim::generator::MspSpec;
 use atpp::sim::passportal::PassportalSimOptions;
@@ -76,4 +79,21 @@ async fn a_run_that_would_pass_the_threshold_share_does_not_start() {
     // Only the threshold read, the picklists and the counts were spent.
     let pages = t.world.autotask.requests_for("configurationitems");
     assert!(pages <= 2, "{pages} requests to ConfigurationItems");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_from_a_cached_zone_looks_the_zone_up_again_once() {
+    let t = TestWorld::start(&MspSpec::demo(2)).await;
+    let sim = &t.world.autotask;
+    let client = AutotaskClient::connect(&t.app.pipeline.autotask, sim_autotask_credentials())
+        .await
+        .expect("connect");
+    assert_eq!(sim.zone_lookups(), 1);
+    sim.move_zone();
+    let count = client.count("Companies", &[]).await.expect("found again");
+    assert_eq!(count as usize, t.world.msp.autotask.companies.len());
+    assert_eq!(sim.zone_lookups(), 2, "one new lookup");
+    // The new zone is cached: no further lookups.
+    client.threshold().await.expect("threshold");
+    assert_eq!(sim.zone_lookups(), 2);
 }

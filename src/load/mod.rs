@@ -1,0 +1,418 @@
+//! The load stage: apply a frozen plan to Passportal exactly once, parents before children
+//! (clients, users, locations, contacts, assets). Every create is recorded in the ledger as an
+//! intent before the request and as an outcome after; a re-run skips what succeeded and
+//! reconciles an intent without outcome by looking the record up in Passportal (by its
+//! `Autotask ID` field, or its name) before creating anything again. Creates are never blindly
+//! retried. One bad row does not stop the others.
+
+mod payload;
+mod reconcile;
+
+pub use payload::{Payload, Sources};
+
+use crate::entity::Entity;
+use crate::extract::parquet::ParquetError;
+use crate::ids::{AutotaskId, PassportalId};
+use crate::ledger::{Ledger, LedgerError, WriteKey, WriteState, WriteUpdate};
+use crate::passportal::{PassportalClient, PassportalError, WriteError};
+use crate::plan::{read_frozen, EntityPlan, PlanError};
+use crate::staging::{write_atomic, Run, StagingError};
+use futures::stream::{self, StreamExt};
+use reconcile::Reconciler;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const ERRORS_FILE: &str = "load/errors.csv";
+const CREATE: &str = "create";
+/// Creates are sent in chunks: a chunk's intents are recorded in one transaction before any of
+/// its requests leaves, and their outcomes in one transaction after.
+const CHUNK_PER_SLOT: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Parquet(#[from] ParquetError),
+    #[error(transparent)]
+    Staging(#[from] StagingError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("cannot look up existing {what} in Passportal to reconcile unfinished creates")]
+    Reconcile {
+        what: &'static str,
+        #[source]
+        source: PassportalError,
+    },
+}
+
+/// What the load did for one entity.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct LoadCounts {
+    pub created: u64,
+    pub linked: u64,
+    pub updated: u64,
+    /// Found already done (a re-run), reconciled from an earlier unfinished create, or skipped
+    /// because the parent has no Passportal record.
+    pub skipped: u64,
+    pub failed: u64,
+}
+
+/// A row that failed or was skipped, for `load/errors.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowError {
+    pub entity: String,
+    pub autotask_id: i64,
+    pub name: String,
+    pub what: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadSummary {
+    pub entities: BTreeMap<Entity, LoadCounts>,
+    pub errors: Vec<RowError>,
+    /// The requests a dry run would have made, in order.
+    pub dry_run_requests: Vec<String>,
+}
+
+impl LoadSummary {
+    pub fn failed(&self) -> u64 {
+        self.entities.values().map(|c| c.failed).sum()
+    }
+}
+
+fn update(
+    key: WriteKey,
+    state: WriteState,
+    passportal_id: Option<PassportalId>,
+    message: Option<String>,
+) -> WriteUpdate {
+    WriteUpdate {
+        key,
+        state,
+        passportal_id,
+        message,
+    }
+}
+
+/// Everything one load works with.
+pub struct LoadContext<'a> {
+    pub run: &'a Run,
+    pub ledger: &'a Ledger,
+    pub client: &'a PassportalClient,
+    pub concurrency: usize,
+    pub dry_run: bool,
+}
+
+/// Apply the frozen plan of `run`.
+pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
+    let plan = read_frozen(ctx.run)?;
+    let mut summary = LoadSummary::default();
+    let creating: Vec<Entity> = plan
+        .entities
+        .iter()
+        .filter(|(_, p)| !p.create.is_empty())
+        .map(|(e, _)| *e)
+        .collect();
+    let sources = Sources::read(ctx.run, &creating)?;
+    for entity in Entity::ALL {
+        let Some(entity_plan) = plan.entities.get(entity) else {
+            continue;
+        };
+        let mut counts = LoadCounts::default();
+        if ctx.dry_run {
+            dry_run(ctx, *entity, entity_plan, &sources, &mut summary)?;
+        } else {
+            record_decisions(ctx, *entity, entity_plan, &mut counts)?;
+            create_all(
+                ctx,
+                *entity,
+                &entity_plan.create,
+                &sources,
+                &mut counts,
+                &mut summary,
+            )
+            .await?;
+        }
+        summary.entities.insert(*entity, counts);
+    }
+    if ctx.dry_run {
+        return Ok(summary);
+    }
+    summary
+        .errors
+        .sort_by(|a, b| (&a.entity, a.autotask_id).cmp(&(&b.entity, b.autotask_id)));
+    write_errors(ctx.run, &summary.errors)?;
+    ctx.run.finish_stage(
+        "load",
+        &[(ERRORS_FILE.to_string(), summary.errors.len() as u64)],
+        BTreeMap::from([(
+            "counts".to_string(),
+            serde_json::to_value(&summary.entities).expect("serialises"),
+        )]),
+    )?;
+    Ok(summary)
+}
+
+/// Links, remembered exclusions and undone decisions: ledger only, no request.
+fn record_decisions(
+    ctx: &LoadContext,
+    entity: Entity,
+    plan: &EntityPlan,
+    counts: &mut LoadCounts,
+) -> Result<(), LoadError> {
+    let before = ctx.ledger.links(entity)?;
+    let mut new_links = Vec::new();
+    for link in &plan.link {
+        let at = AutotaskId(link.autotask_id);
+        let pp = PassportalId(link.passportal_id);
+        if before.get(&at).map(|l| l.passportal_id) == Some(pp) {
+            counts.skipped += 1;
+        } else {
+            new_links.push((at, pp, link.method.as_str()));
+        }
+    }
+    let remember: Vec<(i64, crate::transform::Action)> = plan
+        .remember
+        .iter()
+        .map(|r| (r.autotask_id, r.action))
+        .collect();
+    ctx.ledger.in_transaction(|l| {
+        l.link_many(entity, &new_links, &ctx.run.id)?;
+        l.remember(entity, &remember, &ctx.run.id)?;
+        l.forget(entity, &plan.forget)
+    })?;
+    counts.linked += new_links.len() as u64;
+    Ok(())
+}
+
+/// The client a child is created under: its company's link, made earlier in this load or before.
+fn parent_client(
+    sources: &Sources,
+    company_links: &BTreeMap<AutotaskId, crate::ledger::Link>,
+    entity: Entity,
+    id: i64,
+) -> Result<Option<i64>, String> {
+    if !entity.is_child() {
+        return Ok(None);
+    }
+    let company = sources
+        .company_of(entity, id)
+        .ok_or_else(|| "it has no company in the extract".to_string())?;
+    company_links
+        .get(&AutotaskId(company))
+        .map(|l| Some(l.passportal_id.0))
+        .ok_or_else(|| {
+            format!("its company {company} has no Passportal client (not created or not approved)")
+        })
+}
+
+fn dry_run(
+    ctx: &LoadContext,
+    entity: Entity,
+    plan: &EntityPlan,
+    sources: &Sources,
+    summary: &mut LoadSummary,
+) -> Result<(), LoadError> {
+    let company_links = ctx.ledger.links(Entity::Companies)?;
+    let links = ctx.ledger.links(entity)?;
+    for id in &plan.create {
+        if links.contains_key(&AutotaskId(*id)) {
+            continue;
+        }
+        let client = match parent_client(sources, &company_links, entity, *id) {
+            Ok(c) => c,
+            // Its company is created earlier in the same load: the id is not known yet.
+            Err(_) => Some(0),
+        };
+        if let Some(p) = sources.payload(entity, *id, client) {
+            summary.dry_run_requests.push(p.describe());
+        }
+    }
+    Ok(())
+}
+
+/// Create the approved records of one entity.
+async fn create_all(
+    ctx: &LoadContext<'_>,
+    entity: Entity,
+    ids: &[i64],
+    sources: &Sources,
+    counts: &mut LoadCounts,
+    summary: &mut LoadSummary,
+) -> Result<(), LoadError> {
+    let key = |id: i64| WriteKey {
+        entity,
+        autotask_id: AutotaskId(id),
+        operation: CREATE,
+    };
+    let links = ctx.ledger.links(entity)?;
+    let company_links = ctx.ledger.links(Entity::Companies)?;
+    let writes = ctx.ledger.write_records(entity, CREATE)?;
+    let mut todo: Vec<(i64, Payload, bool)> = Vec::new();
+    for &id in ids {
+        if links.contains_key(&AutotaskId(id)) {
+            counts.skipped += 1;
+            continue;
+        }
+        let payload = parent_client(sources, &company_links, entity, id).and_then(|client| {
+            sources
+                .payload(entity, id, client)
+                .ok_or_else(|| "it is not in this run's extract".to_string())
+        });
+        match payload {
+            Ok(p) => {
+                let unfinished = matches!(
+                    writes.get(&AutotaskId(id)).map(|r| r.state),
+                    Some(WriteState::Intent)
+                );
+                todo.push((id, p, unfinished));
+            }
+            Err(why) => {
+                counts.skipped += 1;
+                summary.errors.push(RowError {
+                    entity: entity.to_string(),
+                    autotask_id: id,
+                    name: String::new(),
+                    what: "skipped".into(),
+                    message: why,
+                });
+            }
+        }
+    }
+
+    let mut reconciler =
+        Reconciler::new(entity, links.values().map(|l| l.passportal_id.0).collect());
+    if todo.iter().any(|(_, _, unfinished)| *unfinished) {
+        reconciler.prepare(ctx.client).await?;
+    }
+
+    let concurrency = ctx.concurrency.max(1);
+    for chunk in todo.chunks(concurrency * CHUNK_PER_SLOT) {
+        let mut to_send: Vec<(i64, &Payload)> = Vec::new();
+        let mut created: Vec<(AutotaskId, PassportalId, &str)> = Vec::new();
+        let mut updates: Vec<WriteUpdate> = Vec::new();
+        for (id, payload, unfinished) in chunk {
+            if *unfinished {
+                if let Some(pp) = reconciler.find(ctx.client, *id, payload).await? {
+                    tracing::info!(
+                        "reconciled {entity} {id}: Passportal record {pp} was created by an \
+                         earlier load"
+                    );
+                    updates.push(update(
+                        key(*id),
+                        WriteState::Done,
+                        Some(PassportalId(pp)),
+                        None,
+                    ));
+                    created.push((AutotaskId(*id), PassportalId(pp), "created"));
+                    counts.skipped += 1;
+                    continue;
+                }
+            }
+            updates.push(update(key(*id), WriteState::Intent, None, None));
+            to_send.push((*id, payload));
+        }
+        ctx.ledger.in_transaction(|l| {
+            l.record_writes(&updates, &ctx.run.id)?;
+            l.link_many(entity, &created, &ctx.run.id)
+        })?;
+
+        let results: Vec<(i64, &Payload, Result<i64, WriteError>)> = stream::iter(to_send)
+            .map(|(id, payload)| async move {
+                let result = match payload {
+                    Payload::Client(c) => ctx.client.create_client(c).await,
+                    Payload::User(u) => ctx.client.create_user(u).await,
+                    Payload::Document(d) => ctx.client.create_document(d).await,
+                };
+                (id, payload, result)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+
+        let mut created: Vec<(AutotaskId, PassportalId, &str)> = Vec::new();
+        let mut updates: Vec<WriteUpdate> = Vec::new();
+        for (id, payload, result) in results {
+            let k = key(id);
+            let (what, message) = match result {
+                Ok(pp) => {
+                    updates.push(update(k, WriteState::Done, Some(PassportalId(pp)), None));
+                    created.push((AutotaskId(id), PassportalId(pp), "created"));
+                    reconciler.taken(pp);
+                    counts.created += 1;
+                    continue;
+                }
+                Err(WriteError::Rejected(e)) => {
+                    let message = e.to_string();
+                    updates.push(update(k, WriteState::Failed, None, Some(message.clone())));
+                    ("create (refused)", message)
+                }
+                Err(WriteError::Unknown(e)) => {
+                    // The intent stays: the next load looks the record up before creating.
+                    let message = e.to_string();
+                    updates.push(update(k, WriteState::Intent, None, Some(message.clone())));
+                    (
+                        "create (outcome unknown; the next load reconciles it)",
+                        message,
+                    )
+                }
+            };
+            counts.failed += 1;
+            summary.errors.push(RowError {
+                entity: entity.to_string(),
+                autotask_id: id,
+                name: payload.title(),
+                what: what.into(),
+                message,
+            });
+        }
+        ctx.ledger.in_transaction(|l| {
+            l.record_writes(&updates, &ctx.run.id)?;
+            l.link_many(entity, &created, &ctx.run.id)
+        })?;
+    }
+    Ok(())
+}
+
+fn write_errors(run: &Run, errors: &[RowError]) -> Result<(), StagingError> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(["entity", "autotask_id", "name", "what", "message"])
+            .expect("write to memory");
+        for e in errors {
+            w.write_record([
+                e.entity.as_str(),
+                &e.autotask_id.to_string(),
+                &crate::review::escape_cell(&e.name),
+                &e.what,
+                &crate::review::escape_cell(&e.message),
+            ])
+            .expect("write to memory");
+        }
+        w.flush().expect("write to memory");
+    }
+    write_atomic(&run.path(ERRORS_FILE), &out)
+}
+
+/// The summary as text: per entity created / linked / updated / skipped / failed.
+pub fn render_summary(summary: &LoadSummary) -> String {
+    let mut out = format!(
+        "{:<20} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+        "entity", "created", "linked", "updated", "skipped", "failed"
+    );
+    for (entity, c) in &summary.entities {
+        out.push_str(&format!(
+            "{:<20} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+            entity.as_str(),
+            c.created,
+            c.linked,
+            c.updated,
+            c.skipped,
+            c.failed
+        ));
+    }
+    out
+}
