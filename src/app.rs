@@ -65,8 +65,22 @@ impl App {
             .context("connecting to Passportal")
     }
 
+    /// The run with this id, or the latest; the command's JSON log goes to its `log.jsonl`
+    /// from here on.
     pub fn run_folder(&self, id: Option<&str>) -> anyhow::Result<Run> {
-        Ok(self.staging.run(id)?)
+        let run = self.staging.run(id)?;
+        crate::logging::log_to_run(&run.dir);
+        Ok(run)
+    }
+
+    /// Take the staging folder's lock for `command` (e.g. "load"), held until the returned
+    /// lock is dropped; fails at once, naming the holder, while another atpp writes here.
+    pub fn lock(&self, command: &str) -> anyhow::Result<crate::lock::StagingLock> {
+        let what = format!("atpp {command} (pipeline {})", self.pipeline.name);
+        Ok(crate::lock::StagingLock::acquire(
+            self.staging.root(),
+            &what,
+        )?)
     }
 
     /// Extract both sides into a new run.
@@ -96,7 +110,9 @@ impl App {
             }
             run
         } else {
-            self.staging.new_run(&self.pipeline.name)?
+            let run = self.staging.new_run(&self.pipeline.name)?;
+            crate::logging::log_to_run(&run.dir);
+            run
         };
         let mut at_options = crate::extract::AutotaskOptions {
             full_refresh: options.full_refresh,
@@ -143,10 +159,19 @@ impl App {
 
     /// Validate a run's review tables and freeze the plan.
     pub fn plan(&self, id: Option<&str>) -> anyhow::Result<(Run, Plan)> {
+        self.plan_with(id, crate::plan::Policy::Tables)
+    }
+
+    /// Make the plan under a policy: the tables as decided, or the pipeline's auto approval.
+    pub fn plan_with(
+        &self,
+        id: Option<&str>,
+        policy: crate::plan::Policy,
+    ) -> anyhow::Result<(Run, Plan)> {
         let run = self.run_folder(id)?;
         let ledger = self.ledger()?;
-        let plan =
-            crate::plan::make(&run, &ledger).with_context(|| format!("plan of run {}", run.id))?;
+        let plan = crate::plan::make(&run, &ledger, policy)
+            .with_context(|| format!("plan of run {}", run.id))?;
         Ok((run, plan))
     }
 

@@ -18,12 +18,15 @@ pub enum Outcome {
     Success,
     /// Some rows failed; the rest was done (exit 4).
     PartialFailure,
+    /// Done, and rows wait for an analyst in the review tables (exit 3).
+    ReviewPending,
 }
 
 impl Outcome {
     pub fn exit_code(self) -> i32 {
         match self {
             Outcome::Success => 0,
+            Outcome::ReviewPending => 3,
             Outcome::PartialFailure => 4,
         }
     }
@@ -112,9 +115,54 @@ pub enum Command {
         dry_run: bool,
     },
     /// extract → match → plan → load.
-    Run(PipelineArgs),
+    Run {
+        #[command(flatten)]
+        args: PipelineArgs,
+        /// Print the summary as one JSON object (for monitoring).
+        #[arg(long)]
+        json: bool,
+    },
     /// List the Passportal routes used, and which are assumed.
     Routes,
+    /// Recent runs, rows waiting for review, orphans, ledger size, Autotask threshold use.
+    Status {
+        #[command(flatten)]
+        args: PipelineArgs,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+        /// How many recent runs to list.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Run DuckDB SQL over a run's Parquet files and the ledger (read-only).
+    Query {
+        #[command(flatten)]
+        args: RunArgs,
+        /// The SQL, e.g. "SELECT count(*) FROM autotask_companies".
+        sql: String,
+        /// Print CSV (as the review tables are written) instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Remove old run folders, keeping the newest N (never the ledger, the latest run, or a run
+    /// with unapplied review decisions).
+    Prune {
+        #[command(flatten)]
+        args: PipelineArgs,
+        /// How many of the newest runs to keep.
+        #[arg(long)]
+        keep: usize,
+    },
+    /// Authenticate to both services and read one page of each kind of record; writes nothing.
+    Check {
+        /// The pipeline file (e.g. pipelines/migration.toml).
+        #[arg(long, short)]
+        pipeline: PathBuf,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn app(args: &PipelineArgs) -> anyhow::Result<App> {
@@ -144,6 +192,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             full_refresh,
         } => {
             let app = app(&args)?;
+            let _lock = app.lock("extract")?;
             let options = crate::app::ExtractOptions {
                 resume,
                 full_refresh,
@@ -157,6 +206,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Match(args) => {
             let app = app(&args.pipeline)?;
+            let _lock = app.lock("match")?;
             let (run, summary) = app.match_run(args.run.as_deref())?;
             for (entity, counts) in &summary {
                 let parts: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
@@ -167,6 +217,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Plan { args, json } => {
             let app = app(&args.pipeline)?;
+            let _lock = app.lock("plan")?;
             let (run, plan) = app.plan(args.run.as_deref())?;
             if json {
                 let value = serde_json::json!({
@@ -187,6 +238,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Load { args, dry_run } => {
             let app = app(&args.pipeline)?;
+            let _lock = app.lock("load")?;
             let (run, summary) =
                 runtime()?.block_on(app.load_with(args.run.as_deref(), dry_run))?;
             if dry_run {
@@ -202,16 +254,75 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(report_load(&run.path(crate::load::ERRORS_FILE), &summary))
         }
-        Command::Run(args) => {
+        Command::Run { args, json } => {
             let app = app(&args)?;
-            runtime()?.block_on(async {
-                let (run, _) = app.extract().await?;
-                app.match_run(Some(&run.id))?;
-                let (_, plan) = app.plan(Some(&run.id))?;
-                print!("{}", crate::plan::render_overview(&plan));
-                let (run, summary) = app.load(Some(&run.id)).await?;
-                Ok(report_load(&run.path(crate::load::ERRORS_FILE), &summary))
+            let _lock = app.lock("run")?;
+            let report = runtime()?.block_on(crate::nightly::run(&app))?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", crate::nightly::render(&report));
+            }
+            Ok(match report.outcome {
+                crate::nightly::RunOutcome::Success => Outcome::Success,
+                crate::nightly::RunOutcome::ReviewPending => Outcome::ReviewPending,
+                crate::nightly::RunOutcome::PartialFailure => Outcome::PartialFailure,
             })
+        }
+        Command::Status { args, json, runs } => {
+            let app = app(&args)?;
+            let status = crate::status::gather(&app.staging, runs)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", crate::status::render(&status));
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Query { args, sql, csv } => {
+            let app = app(&args.pipeline)?;
+            let run = match args.run.as_deref() {
+                Some(id) => Some(app.staging.run(Some(id))?),
+                None => app.staging.run(None).ok(),
+            };
+            let ctx = crate::query::QueryContext::open(&app.staging, run.as_ref())?;
+            let result = ctx.query(&sql)?;
+            if csv {
+                use std::io::Write;
+                std::io::stdout()
+                    .write_all(&crate::query::render_csv(&result))
+                    .context("writing the answer")?;
+            } else {
+                print!("{}", crate::query::render_text(&result));
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Prune { args, keep } => {
+            let app = app(&args)?;
+            let _lock = app.lock("prune")?;
+            let report = crate::prune::prune(&app.staging, keep)?;
+            print!("{}", crate::prune::render(&report));
+            Ok(Outcome::Success)
+        }
+        Command::Check { pipeline, json } => {
+            let pipeline = Pipeline::load(&pipeline)?;
+            let checks = runtime()?.block_on(crate::check::run_checks(&pipeline, &Environment));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&checks)?);
+            } else {
+                print!("{}", crate::check::render(&checks));
+            }
+            let failed = checks
+                .iter()
+                .filter(|c| c.status != crate::check::CheckStatus::Ok)
+                .count();
+            if failed > 0 {
+                anyhow::bail!(
+                    "{failed} check(s) did not pass: fix the first FAILED one and run `atpp \
+                     check` again"
+                );
+            }
+            Ok(Outcome::Success)
         }
         Command::Routes => {
             for r in crate::passportal::routes::ALL {
@@ -265,7 +376,11 @@ async fn demo_command(seed: u64, staging: &Path) -> anyhow::Result<Outcome> {
         stages.join(", "),
         report.run_dir.display()
     );
-    println!("Review tables: {}", report.run_dir.join("review").display());
+    println!(
+        "Review tables: {} ({} row(s) wait for review there)",
+        report.run_dir.join("review").display(),
+        report.plan.waiting_for_review()
+    );
     Ok(if report.load.failed() > 0 {
         Outcome::PartialFailure
     } else {

@@ -167,7 +167,12 @@ pub async fn run_demo(spec: &MspSpec, staging: &Path) -> anyhow::Result<DemoRepo
     timings.push(("extract", clock.elapsed()));
     app.match_run(Some(&run.id))?;
     timings.push(("match", clock.elapsed()));
-    let (_, plan) = app.plan(Some(&run.id))?;
+    let (_, plan) = match app.pipeline.run.approval {
+        crate::pipeline::Approval::Auto => {
+            app.plan_with(Some(&run.id), crate::plan::Policy::Auto(&app.pipeline.sync))?
+        }
+        crate::pipeline::Approval::Manual => app.plan(Some(&run.id))?,
+    };
     timings.push(("plan", clock.elapsed()));
     let (_, load) = app.load(Some(&run.id)).await?;
     timings.push(("load", clock.elapsed()));

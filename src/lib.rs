@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod autotask;
+pub mod check;
 pub mod cli;
 pub mod credentials;
 pub mod demo;
@@ -12,10 +13,16 @@ pub mod extract;
 pub mod ids;
 pub mod ledger;
 pub mod load;
+pub mod lock;
+pub mod logging;
+pub mod nightly;
 pub mod passportal;
 pub mod pipeline;
 pub mod plan;
+pub mod prune;
+pub mod query;
 pub mod review;
 pub mod sim;
 pub mod staging;
+pub mod status;
 pub mod transform;

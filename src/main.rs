@@ -1,28 +1,22 @@
 //! The `atpp` binary: parse the command line, run it, map the outcome to an exit code, and print
 //! an error once, as its chain of causes.
 
+use atpp::logging::RUN_LOG_ONLY;
 use clap::Parser;
 
 fn main() {
     let cli = atpp::cli::Cli::parse();
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ATPP_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .init();
+    atpp::logging::init(cli.verbose);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    tracing::info!(target: RUN_LOG_ONLY, "atpp {} started", args.join(" "));
     let code = match atpp::cli::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
+            tracing::error!(target: RUN_LOG_ONLY, "{e:#}");
             eprintln!("error: {e:#}");
             1
         }
     };
+    tracing::info!(target: RUN_LOG_ONLY, exit_code = code, "atpp ended");
     std::process::exit(code);
 }

@@ -51,6 +51,8 @@ pub struct Pipeline {
     pub matching: MatchingConfig,
     #[serde(default)]
     pub load: LoadConfig,
+    #[serde(default)]
+    pub run: RunConfig,
 }
 
 fn default_staging_dir() -> PathBuf {
@@ -193,9 +195,15 @@ pub struct SyncConfig {
     /// Inactive Autotask records are excluded unless this is set.
     #[serde(default)]
     pub include_inactive: bool,
-    /// Create new Passportal clients for unmatched companies without review (nightly).
+    /// Auto-create toggles (the Passportal screen's): with `[run] approval = "auto"`, new
+    /// records of these kinds are created without review when nothing in Passportal is a
+    /// plausible match. Contacts and locations always wait for review.
     #[serde(default)]
     pub auto_create_companies: bool,
+    #[serde(default)]
+    pub auto_create_users: bool,
+    #[serde(default)]
+    pub auto_create_configurations: bool,
     /// Company types to sync, by their Autotask label (e.g. "Customer"); empty means all.
     #[serde(default)]
     pub company_types: Vec<String>,
@@ -207,9 +215,45 @@ impl Default for SyncConfig {
             companies: true,
             include_inactive: false,
             auto_create_companies: false,
+            auto_create_users: false,
+            auto_create_configurations: false,
             company_types: Vec::new(),
         }
     }
+}
+
+impl SyncConfig {
+    /// Whether new records of `entity` may be created without review.
+    pub fn auto_create(&self, entity: crate::entity::Entity) -> bool {
+        use crate::entity::Entity;
+        match entity {
+            Entity::Companies => self.auto_create_companies,
+            Entity::Resources => self.auto_create_users,
+            Entity::ConfigurationItems => self.auto_create_configurations,
+            Entity::Contacts | Entity::Locations => false,
+        }
+    }
+}
+
+/// `[run]`: what `atpp run` does between match and load.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    #[serde(default)]
+    pub approval: Approval,
+}
+
+/// Who approves the review tables before `atpp run` loads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// An analyst: `atpp run` stops after match; `atpp plan` and `atpp load` follow review.
+    #[default]
+    Manual,
+    /// The pipeline's policy (nightly): links, remembered decisions, confident matches,
+    /// exclusions and auto-creates with no plausible match apply; everything else waits in the
+    /// run's review tables.
+    Auto,
 }
 
 fn yes() -> bool {

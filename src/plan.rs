@@ -7,6 +7,7 @@ mod validate;
 use crate::entity::Entity;
 use crate::extract::parquet::ParquetError;
 use crate::ledger::{Ledger, LedgerError};
+use crate::pipeline::SyncConfig;
 use crate::review::{self, ReviewError};
 use crate::staging::{sha256_file, write_atomic, Run, StagingError};
 use crate::transform::{proposals_path, read_proposals, Action, Method};
@@ -67,6 +68,9 @@ pub struct EntityPlan {
     /// Remembered decisions an analyst undid in this run.
     #[serde(default)]
     pub forget: Vec<i64>,
+    /// Rows the pipeline's policy left for an analyst (auto approval): nothing is done.
+    #[serde(default)]
+    pub pending: Vec<i64>,
 }
 
 /// The overview line of one entity.
@@ -78,6 +82,8 @@ pub struct Overview {
     pub to_exclude: u64,
     #[serde(default)]
     pub orphans: u64,
+    #[serde(default)]
+    pub waiting_for_review: u64,
 }
 
 impl EntityPlan {
@@ -88,6 +94,7 @@ impl EntityPlan {
             already_linked: self.linked.len() as u64,
             to_exclude: self.exclude.len() as u64,
             orphans: self.orphans.len() as u64,
+            waiting_for_review: self.pending.len() as u64,
         }
     }
 }
@@ -104,8 +111,25 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
+/// Who approves the rows.
+#[derive(Debug, Clone, Copy)]
+pub enum Policy<'a> {
+    /// The review tables as they are: every row is decided (the analyst's word).
+    Tables,
+    /// The pipeline's policy (nightly): matches, links, exclusions, and creates of kinds with
+    /// auto-create on that have no plausible candidate apply; every other row waits for review.
+    Auto(&'a SyncConfig),
+}
+
+impl Plan {
+    /// Rows waiting for an analyst, over all entities.
+    pub fn waiting_for_review(&self) -> u64 {
+        self.entities.values().map(|p| p.pending.len() as u64).sum()
+    }
+}
+
 /// Make the plan of a run: validate every entity's tables, freeze, write `plan/plan.json`.
-pub fn make(run: &Run, ledger: &Ledger) -> Result<Plan, PlanError> {
+pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanError> {
     let matched = run.stage("match")?;
     let extract = run.stage("extract")?;
     let entities: Vec<Entity> = Entity::ALL
@@ -126,19 +150,32 @@ pub fn make(run: &Run, ledger: &Ledger) -> Result<Plan, PlanError> {
             }
             Err(e) => return Err(e.into()),
         };
-        let proposals = read_proposals(run, entity)?;
+        let mut proposals = read_proposals(run, entity)?;
         let passportal = validate::passportal_records(run, entity)?;
-        let links: BTreeMap<i64, i64> = ledger
-            .links(entity)?
+        let ledger_links = ledger.links(entity)?;
+        let done_by_this_run: BTreeSet<i64> = ledger_links
+            .iter()
+            .filter(|(_, l)| l.run_id == run.id)
+            .map(|(a, _)| a.0)
+            .collect();
+        let links: BTreeMap<i64, i64> = ledger_links
             .into_iter()
             .map(|(a, l)| (a.0, l.passportal_id.0))
             .collect();
+        let (decisions, pending) = match policy {
+            Policy::Tables => (decisions, Vec::new()),
+            Policy::Auto(sync) => validate::auto_approve(entity, decisions, &proposals, sync),
+        };
+        for id in &pending {
+            proposals.remove(id);
+        }
         let remembered: BTreeSet<i64> = ledger
             .decisions(entity)?
             .into_iter()
             .filter(|(_, a)| *a == Action::Exclude)
             .map(|(id, _)| id)
             .collect();
+        warnings.extend(validate::edited_cells(&decisions, &proposals));
         let plan = validate::plan_entity(
             entity,
             &decisions,
@@ -147,10 +184,11 @@ pub fn make(run: &Run, ledger: &Ledger) -> Result<Plan, PlanError> {
                 passportal: &passportal,
                 links: &links,
                 remembered: &remembered,
+                done_by_this_run: &done_by_this_run,
             },
             &mut problems,
         );
-        plans.insert(entity, plan);
+        plans.insert(entity, EntityPlan { pending, ..plan });
     }
     if problems.is_empty() {
         validate::children_follow_parents(run, &mut plans, ledger, &mut problems, &mut warnings)?;
@@ -235,18 +273,19 @@ pub fn read_frozen(run: &Run) -> Result<Plan, PlanError> {
 /// The overview as text, the way Passportal's final step shows it.
 pub fn render_overview(plan: &Plan) -> String {
     let mut out = format!(
-        "{:<20} {:>10} {:>10} {:>15} {:>11} {:>8}\n",
-        "entity", "to create", "to match", "already linked", "to exclude", "orphans"
+        "{:<20} {:>10} {:>10} {:>15} {:>11} {:>8} {:>8}\n",
+        "entity", "to create", "to match", "already linked", "to exclude", "orphans", "waiting"
     );
     for (entity, o) in &plan.overview {
         out.push_str(&format!(
-            "{:<20} {:>10} {:>10} {:>15} {:>11} {:>8}\n",
+            "{:<20} {:>10} {:>10} {:>15} {:>11} {:>8} {:>8}\n",
             entity.as_str(),
             o.to_create,
             o.to_match,
             o.already_linked,
             o.to_exclude,
-            o.orphans
+            o.orphans,
+            o.waiting_for_review
         ));
     }
     for w in &plan.warnings {

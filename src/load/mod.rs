@@ -1,10 +1,12 @@
 //! The load stage: apply a frozen plan to Passportal exactly once, parents before children
 //! (clients, users, locations, contacts, assets). Every create is recorded in the ledger as an
-//! intent before the request and as an outcome after; a re-run skips what succeeded and
-//! reconciles an intent without outcome by looking the record up in Passportal (by its
-//! `Autotask ID` field, or its name) before creating anything again. Creates are never blindly
-//! retried. One bad row does not stop the others.
+//! intent before the request and as an outcome after (`create`); a re-run skips what succeeded
+//! and reconciles an intent without outcome by looking the record up in Passportal (by its
+//! `Autotask ID` field, or its name) before creating anything again (`reconcile`). Creates are
+//! never blindly retried. One bad row does not stop the others; every row not done is counted
+//! as failed and listed in `load/errors.csv`.
 
+mod create;
 mod payload;
 mod reconcile;
 
@@ -13,20 +15,18 @@ pub use payload::{Payload, Sources};
 use crate::entity::Entity;
 use crate::extract::parquet::ParquetError;
 use crate::ids::{AutotaskId, PassportalId};
-use crate::ledger::{Ledger, LedgerError, WriteKey, WriteState, WriteUpdate};
-use crate::passportal::{PassportalClient, PassportalError, WriteError};
+use crate::ledger::{Ledger, LedgerError};
+use crate::passportal::PassportalClient;
 use crate::plan::{read_frozen, EntityPlan, PlanError};
 use crate::staging::{write_atomic, Run, StagingError};
-use futures::stream::{self, StreamExt};
-use reconcile::Reconciler;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use create::{WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN, WHAT_UNRESOLVED};
 
 pub const ERRORS_FILE: &str = "load/errors.csv";
 const CREATE: &str = "create";
-/// Creates are sent in chunks: a chunk's intents are recorded in one transaction before any of
-/// its requests leaves, and their outcomes in one transaction after.
-const CHUNK_PER_SLOT: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -38,12 +38,6 @@ pub enum LoadError {
     Staging(#[from] StagingError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    #[error("cannot look up existing {what} in Passportal to reconcile unfinished creates")]
-    Reconcile {
-        what: &'static str,
-        #[source]
-        source: PassportalError,
-    },
 }
 
 /// What the load did for one entity.
@@ -52,9 +46,10 @@ pub struct LoadCounts {
     pub created: u64,
     pub linked: u64,
     pub updated: u64,
-    /// Found already done (a re-run), reconciled from an earlier unfinished create, or skipped
-    /// because the parent has no Passportal record.
+    /// Found already done (a re-run), or reconciled from an earlier unfinished create.
     pub skipped: u64,
+    /// Not done, each listed in `load/errors.csv`: refused, outcome unknown (reconciled by the
+    /// next load), or not attempted (no parent client; an earlier create unresolved).
     pub failed: u64,
 }
 
@@ -74,25 +69,16 @@ pub struct LoadSummary {
     pub errors: Vec<RowError>,
     /// The requests a dry run would have made, in order.
     pub dry_run_requests: Vec<String>,
+    /// Time spent committing ledger transactions during creates, and how many.
+    #[serde(skip)]
+    pub ledger_time: Duration,
+    #[serde(skip)]
+    pub ledger_commits: u64,
 }
 
 impl LoadSummary {
     pub fn failed(&self) -> u64 {
         self.entities.values().map(|c| c.failed).sum()
-    }
-}
-
-fn update(
-    key: WriteKey,
-    state: WriteState,
-    passportal_id: Option<PassportalId>,
-    message: Option<String>,
-) -> WriteUpdate {
-    WriteUpdate {
-        key,
-        state,
-        passportal_id,
-        message,
     }
 }
 
@@ -125,7 +111,7 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
             dry_run(ctx, *entity, entity_plan, &sources, &mut summary)?;
         } else {
             record_decisions(ctx, *entity, entity_plan, &mut counts)?;
-            create_all(
+            create::create_all(
                 ctx,
                 *entity,
                 &entity_plan.create,
@@ -229,149 +215,6 @@ fn dry_run(
         if let Some(p) = sources.payload(entity, *id, client) {
             summary.dry_run_requests.push(p.describe());
         }
-    }
-    Ok(())
-}
-
-/// Create the approved records of one entity.
-async fn create_all(
-    ctx: &LoadContext<'_>,
-    entity: Entity,
-    ids: &[i64],
-    sources: &Sources,
-    counts: &mut LoadCounts,
-    summary: &mut LoadSummary,
-) -> Result<(), LoadError> {
-    let key = |id: i64| WriteKey {
-        entity,
-        autotask_id: AutotaskId(id),
-        operation: CREATE,
-    };
-    let links = ctx.ledger.links(entity)?;
-    let company_links = ctx.ledger.links(Entity::Companies)?;
-    let writes = ctx.ledger.write_records(entity, CREATE)?;
-    let mut todo: Vec<(i64, Payload, bool)> = Vec::new();
-    for &id in ids {
-        if links.contains_key(&AutotaskId(id)) {
-            counts.skipped += 1;
-            continue;
-        }
-        let payload = parent_client(sources, &company_links, entity, id).and_then(|client| {
-            sources
-                .payload(entity, id, client)
-                .ok_or_else(|| "it is not in this run's extract".to_string())
-        });
-        match payload {
-            Ok(p) => {
-                let unfinished = matches!(
-                    writes.get(&AutotaskId(id)).map(|r| r.state),
-                    Some(WriteState::Intent)
-                );
-                todo.push((id, p, unfinished));
-            }
-            Err(why) => {
-                counts.skipped += 1;
-                summary.errors.push(RowError {
-                    entity: entity.to_string(),
-                    autotask_id: id,
-                    name: String::new(),
-                    what: "skipped".into(),
-                    message: why,
-                });
-            }
-        }
-    }
-
-    let mut reconciler =
-        Reconciler::new(entity, links.values().map(|l| l.passportal_id.0).collect());
-    if todo.iter().any(|(_, _, unfinished)| *unfinished) {
-        reconciler.prepare(ctx.client).await?;
-    }
-
-    let concurrency = ctx.concurrency.max(1);
-    for chunk in todo.chunks(concurrency * CHUNK_PER_SLOT) {
-        let mut to_send: Vec<(i64, &Payload)> = Vec::new();
-        let mut created: Vec<(AutotaskId, PassportalId, &str)> = Vec::new();
-        let mut updates: Vec<WriteUpdate> = Vec::new();
-        for (id, payload, unfinished) in chunk {
-            if *unfinished {
-                if let Some(pp) = reconciler.find(ctx.client, *id, payload).await? {
-                    tracing::info!(
-                        "reconciled {entity} {id}: Passportal record {pp} was created by an \
-                         earlier load"
-                    );
-                    updates.push(update(
-                        key(*id),
-                        WriteState::Done,
-                        Some(PassportalId(pp)),
-                        None,
-                    ));
-                    created.push((AutotaskId(*id), PassportalId(pp), "created"));
-                    counts.skipped += 1;
-                    continue;
-                }
-            }
-            updates.push(update(key(*id), WriteState::Intent, None, None));
-            to_send.push((*id, payload));
-        }
-        ctx.ledger.in_transaction(|l| {
-            l.record_writes(&updates, &ctx.run.id)?;
-            l.link_many(entity, &created, &ctx.run.id)
-        })?;
-
-        let results: Vec<(i64, &Payload, Result<i64, WriteError>)> = stream::iter(to_send)
-            .map(|(id, payload)| async move {
-                let result = match payload {
-                    Payload::Client(c) => ctx.client.create_client(c).await,
-                    Payload::User(u) => ctx.client.create_user(u).await,
-                    Payload::Document(d) => ctx.client.create_document(d).await,
-                };
-                (id, payload, result)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-
-        let mut created: Vec<(AutotaskId, PassportalId, &str)> = Vec::new();
-        let mut updates: Vec<WriteUpdate> = Vec::new();
-        for (id, payload, result) in results {
-            let k = key(id);
-            let (what, message) = match result {
-                Ok(pp) => {
-                    updates.push(update(k, WriteState::Done, Some(PassportalId(pp)), None));
-                    created.push((AutotaskId(id), PassportalId(pp), "created"));
-                    reconciler.taken(pp);
-                    counts.created += 1;
-                    continue;
-                }
-                Err(WriteError::Rejected(e)) => {
-                    let message = e.to_string();
-                    updates.push(update(k, WriteState::Failed, None, Some(message.clone())));
-                    ("create (refused)", message)
-                }
-                Err(WriteError::Unknown(e)) => {
-                    // The intent stays: the next load looks the record up before creating.
-                    let message = e.to_string();
-                    updates.push(update(k, WriteState::Intent, None, Some(message.clone())));
-                    (
-                        "create (outcome unknown; the next load reconciles it)",
-                        message,
-                    )
-                }
-            };
-            counts.failed += 1;
-            summary.errors.push(RowError {
-                entity: entity.to_string(),
-                autotask_id: id,
-                name: payload.title(),
-                what: what.into(),
-                message,
-            });
-        }
-        ctx.ledger.in_transaction(|l| {
-            l.record_writes(&updates, &ctx.run.id)?;
-            l.link_many(entity, &created, &ctx.run.id)
-        })?;
     }
     Ok(())
 }

@@ -1,13 +1,18 @@
 //! Finding a record an earlier load may have created: an intent without an outcome means the
-//! process died or the request timed out after it was sent. Before creating it again, the load
-//! looks it up — documents by their `Autotask ID` field, clients by name, users by e-mail or
-//! name — among records no other Autotask record is linked to.
+//! process died, or the request failed or timed out, after it may have been sent. Before
+//! creating it again, the load looks it up — documents by their `Autotask ID` field, clients by
+//! name, users by e-mail or name — among records no Autotask record is linked to and, for
+//! clients and users, that did not exist yet when the intent was recorded: the extract of the
+//! intent's run lists everything that existed before that run's load, so a client of the same
+//! name an analyst chose not to match is never taken for the one the load created.
 
 use super::{LoadError, Payload};
 use crate::entity::Entity;
+use crate::extract::passportal as staged;
 use crate::passportal::models::{Client, User};
-use crate::passportal::{fields, PassportalClient};
-use std::collections::HashSet;
+use crate::passportal::{fields, PassportalClient, PassportalError};
+use crate::staging::Run;
+use std::collections::{HashMap, HashSet};
 
 pub struct Reconciler {
     entity: Entity,
@@ -15,6 +20,9 @@ pub struct Reconciler {
     linked: HashSet<i64>,
     clients: Vec<Client>,
     users: Vec<User>,
+    /// Per run id: the Passportal ids that run's extract saw (`None`: its extract is gone, so
+    /// nothing can be ruled out that way).
+    existed: HashMap<String, Option<HashSet<i64>>>,
 }
 
 impl Reconciler {
@@ -24,30 +32,48 @@ impl Reconciler {
             linked,
             clients: Vec::new(),
             users: Vec::new(),
+            existed: HashMap::new(),
         }
     }
 
+    /// Read what the existence check needs from the staged extracts of `intent_runs` (the runs
+    /// that recorded the unfinished intents), siblings of `run`.
+    pub fn read_existing<'a>(
+        &mut self,
+        run: &Run,
+        intent_runs: impl Iterator<Item = &'a str>,
+    ) -> Result<(), LoadError> {
+        if !matches!(self.entity, Entity::Companies | Entity::Resources) {
+            return Ok(());
+        }
+        for id in intent_runs {
+            if self.existed.contains_key(id) {
+                continue;
+            }
+            let dir = run.dir.parent().map(|p| p.join(id)).unwrap_or_default();
+            let path = dir.join(self.entity.passportal_file());
+            let ids = if !path.is_file() {
+                tracing::warn!(
+                    "the extract of run {id} is gone: {} created by its load cannot be told \
+                     from ones that existed before",
+                    self.entity.passportal_kind()
+                );
+                None
+            } else if self.entity == Entity::Companies {
+                Some(staged::read_clients(&path)?.iter().map(|c| c.id).collect())
+            } else {
+                Some(staged::read_users(&path)?.iter().map(|u| u.id).collect())
+            };
+            self.existed.insert(id.to_string(), ids);
+        }
+        Ok(())
+    }
+
     /// Fetch what lookups need (the client or user list; documents are looked up per record).
-    pub async fn prepare(&mut self, client: &PassportalClient) -> Result<(), LoadError> {
+    pub async fn prepare(&mut self, client: &PassportalClient) -> Result<(), PassportalError> {
         match self.entity {
-            Entity::Companies => {
-                self.clients = client
-                    .clients()
-                    .await
-                    .map_err(|source| LoadError::Reconcile {
-                        what: "clients",
-                        source,
-                    })?
-            }
-            Entity::Resources => {
-                self.users = client
-                    .users()
-                    .await
-                    .map_err(|source| LoadError::Reconcile {
-                        what: "users",
-                        source,
-                    })?
-            }
+            Entity::Companies => self.clients = client.clients().await?,
+            Entity::Resources => self.users = client.users().await?,
             _ => {}
         }
         Ok(())
@@ -58,22 +84,22 @@ impl Reconciler {
         self.linked.insert(id);
     }
 
-    /// The Passportal record an unfinished create made, if Passportal has it.
-    pub async fn find(
-        &mut self,
+    /// The Passportal records that may be what an unfinished create of `autotask_id` made,
+    /// newest first. Documents are read from Passportal; clients and users come from the lists
+    /// [`Self::prepare`] read.
+    pub async fn candidates(
+        &self,
         client: &PassportalClient,
         autotask_id: i64,
         payload: &Payload,
-    ) -> Result<Option<i64>, LoadError> {
-        let free = |id: &i64| !self.linked.contains(id);
-        let found = match payload {
+    ) -> Result<Vec<i64>, PassportalError> {
+        let mut found: Vec<i64> = match payload {
             Payload::Client(c) => self
                 .clients
                 .iter()
                 .filter(|x| x.name == c.name)
                 .map(|x| x.id)
-                .filter(free)
-                .max(),
+                .collect(),
             Payload::User(u) => {
                 let email = u.email.as_deref().map(str::to_lowercase);
                 self.users
@@ -86,28 +112,32 @@ impl Reconciler {
                         }
                     })
                     .map(|x| x.id)
-                    .filter(free)
-                    .max()
+                    .collect()
             }
             Payload::Document(d) => {
-                let docs = client
-                    .find_documents(d.client_id, d.doc_type, &d.title)
-                    .await
-                    .map_err(|source| LoadError::Reconcile {
-                        what: "documents",
-                        source,
-                    })?;
                 let wanted = autotask_id.to_string();
-                docs.iter()
-                    .filter(|x| x.field(fields::AUTOTASK_ID) == Some(wanted.as_str()))
+                client
+                    .find_documents(d.client_id, d.doc_type, &d.title)
+                    .await?
+                    .iter()
+                    .filter(|x| x.field(fields::AUTOTASK_ID).map(str::trim) == Some(&wanted))
                     .map(|x| x.id)
-                    .filter(free)
-                    .max()
+                    .collect()
             }
         };
-        if let Some(id) = found {
-            self.linked.insert(id);
-        }
+        found.sort_unstable_by(|a, b| b.cmp(a));
         Ok(found)
+    }
+
+    /// The first of `candidates` that is free — not linked, and not already there when the
+    /// intent was recorded in `intent_run` — now taken.
+    pub fn claim(&mut self, candidates: &[i64], intent_run: &str) -> Option<i64> {
+        let existed = self.existed.get(intent_run).and_then(Option::as_ref);
+        let id = candidates
+            .iter()
+            .copied()
+            .find(|id| !self.linked.contains(id) && !existed.is_some_and(|e| e.contains(id)))?;
+        self.linked.insert(id);
+        Some(id)
     }
 }

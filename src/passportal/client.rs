@@ -352,6 +352,22 @@ impl PassportalClient {
         Ok(all)
     }
 
+    /// Only the first page of a list route, `per_page` results at most, as the raw answer: a
+    /// cheap read proving the token and the route work (`atpp check`).
+    pub async fn first_page(
+        &self,
+        route: &Route,
+        per_page: u32,
+        extra: &[(&str, String)],
+    ) -> Result<ListResponse<serde_json::Value>, PassportalError> {
+        let mut query = vec![
+            ("resultsPerPage", per_page.to_string()),
+            ("pageNum", "1".to_string()),
+        ];
+        query.extend(extra.iter().cloned());
+        self.get(route.path, &query).await
+    }
+
     /// Every client, names decoded.
     pub async fn clients(&self) -> Result<Vec<Client>, PassportalError> {
         let wire: Vec<ClientWire> = self.list_all(&routes::LIST_CLIENTS, &[]).await?;

@@ -43,6 +43,37 @@ pub struct Known<'a> {
     pub links: &'a BTreeMap<i64, i64>,
     /// Remembered exclusions.
     pub remembered: &'a BTreeSet<i64>,
+    /// Records a load of this same run already linked (an automatic load before review).
+    pub done_by_this_run: &'a BTreeSet<i64>,
+}
+
+/// The pipeline's policy: which rows apply without review, which wait (returned as pending).
+pub fn auto_approve(
+    entity: Entity,
+    decisions: Vec<Decision>,
+    proposals: &BTreeMap<i64, Proposal>,
+    sync: &crate::pipeline::SyncConfig,
+) -> (Vec<Decision>, Vec<i64>) {
+    let mut approved = Vec::new();
+    let mut pending = Vec::new();
+    for d in decisions {
+        let confident = match proposals.get(&d.autotask_id) {
+            Some(p) => match d.action {
+                Action::Match => p.action == Action::Match,
+                Action::Exclude => true,
+                // Only a record with nothing plausible in Passportal, of a kind with auto-create.
+                Action::Create => sync.auto_create(entity) && p.passportal_id.is_none(),
+            },
+            None => false,
+        };
+        if confident {
+            approved.push(d);
+        } else {
+            pending.push(d.autotask_id);
+        }
+    }
+    pending.sort_unstable();
+    (approved, pending)
 }
 
 fn problem(d: &Decision, column: &str, message: String) -> Problem {
@@ -143,6 +174,10 @@ pub fn plan_entity(
                     });
                 }
             }
+            Action::Create if known.done_by_this_run.contains(&d.autotask_id) => {
+                // Created (or matched) by an earlier load of this run: done.
+                plan.linked.push(d.autotask_id);
+            }
             Action::Create => {
                 if let Some(pp) = existing {
                     problems.push(problem(
@@ -199,6 +234,41 @@ pub fn plan_entity(
     plan
 }
 
+/// Warnings for read-only cells an analyst (or a spreadsheet) changed: ignored, because what is
+/// created comes from the staged extract, but said, naming the column and rows.
+pub fn edited_cells(decisions: &[Decision], proposals: &BTreeMap<i64, Proposal>) -> Vec<String> {
+    // (file, column) → rows
+    let mut edited: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    for d in decisions {
+        let Some(p) = proposals.get(&d.autotask_id) else {
+            continue;
+        };
+        for (column, written) in &p.cells {
+            if let Some(read) = d.cells.get(column) {
+                if read.trim() != written.trim() {
+                    edited
+                        .entry((d.file.clone(), column.clone()))
+                        .or_default()
+                        .push(d.row);
+                }
+            }
+        }
+    }
+    edited
+        .into_iter()
+        .map(|((file, column), mut rows)| {
+            rows.sort_unstable();
+            let shown: Vec<String> = rows.iter().take(10).map(u64::to_string).collect();
+            format!(
+                "{file}: column {column} was changed in row(s) {}{}; ignored (only action and \
+                 passportal_id decide; what is created comes from the Autotask extract)",
+                shown.join(", "),
+                if rows.len() > 10 { ", ..." } else { "" }
+            )
+        })
+        .collect()
+}
+
 /// The company of each staged child record.
 fn company_of(run: &Run, entity: Entity) -> Result<HashMap<i64, Option<i64>>, PlanError> {
     let path = run.path(entity.autotask_file());
@@ -223,6 +293,8 @@ enum CompanyFate {
     Client(i64),
     Created,
     Excluded,
+    /// Waiting for review: its children wait with it.
+    Pending,
 }
 
 /// Children follow their company's final decision: a child of an excluded company is excluded
@@ -250,6 +322,9 @@ pub fn children_follow_parents(
         for id in &companies.exclude {
             fate.insert(*id, CompanyFate::Excluded);
         }
+        for id in &companies.pending {
+            fate.insert(*id, CompanyFate::Pending);
+        }
     }
     for entity in [
         Entity::Locations,
@@ -271,11 +346,13 @@ pub fn children_follow_parents(
         let mut followed = 0;
         let mut keep_create = Vec::new();
         for id in std::mem::take(&mut plan.create) {
-            if matches!(parent(id), Some(CompanyFate::Excluded) | None) {
-                plan.exclude.push(id);
-                followed += 1;
-            } else {
-                keep_create.push(id);
+            match parent(id) {
+                Some(CompanyFate::Excluded) | None => {
+                    plan.exclude.push(id);
+                    followed += 1;
+                }
+                Some(CompanyFate::Pending) => plan.pending.push(id),
+                _ => keep_create.push(id),
             }
         }
         plan.create = keep_create;
@@ -287,6 +364,7 @@ pub fn children_follow_parents(
                     plan.exclude.push(l.autotask_id);
                     followed += 1;
                 }
+                Some(CompanyFate::Pending) => plan.pending.push(l.autotask_id),
                 Some(CompanyFate::Client(c)) if Some(*c) == client => keep_link.push(l),
                 Some(CompanyFate::Client(c)) => problems.push(Problem {
                     file: review::table_path(entity, Action::Match),
@@ -314,6 +392,7 @@ pub fn children_follow_parents(
         }
         plan.link = keep_link;
         plan.exclude.sort_unstable();
+        plan.pending.sort_unstable();
         if followed > 0 {
             warnings.push(format!(
                 "{followed} {entity} are excluded with their excluded (or unknown) company"

@@ -7,7 +7,7 @@ mod read;
 mod write;
 
 pub use read::{read_decisions, Decision, Problem, ReviewError};
-pub use write::{write_tables, TableFiles};
+pub use write::{informational_cells, row_cells, write_tables, TableFiles};
 
 use crate::entity::Entity;
 use crate::transform::Action;
@@ -17,6 +17,9 @@ pub const ACTION: &str = "action";
 pub const PASSPORTAL_ID: &str = "passportal_id";
 pub const AUTOTASK_ID: &str = "autotask_id";
 pub const RUN_ID: &str = "run_id";
+
+/// The columns that carry decisions (and identity); every other column is for reading only.
+pub const DECISION_COLUMNS: &[&str] = &[ACTION, PASSPORTAL_ID, AUTOTASK_ID, RUN_ID];
 
 /// The columns every table has, in order; entity-specific context columns follow, then `run_id`.
 pub const LEADING_COLUMNS: &[&str] = &[

@@ -3,10 +3,12 @@
 //! files, extra columns, blank rows, `action` in any case. Anything else is refused naming the
 //! file, row and column.
 
-use super::{table_path, unescape_cell, ACTION, AUTOTASK_ID, PASSPORTAL_ID, RUN_ID};
+use super::{
+    table_path, unescape_cell, ACTION, AUTOTASK_ID, DECISION_COLUMNS, PASSPORTAL_ID, RUN_ID,
+};
 use crate::entity::Entity;
 use crate::transform::Action;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,8 @@ pub struct Decision {
     /// Where it was read (file relative to the run folder, 1-based row as a spreadsheet shows it).
     pub file: String,
     pub row: u64,
+    /// The other cells of the row (lower-case column → value, formula escapes undone).
+    pub cells: BTreeMap<String, String>,
 }
 
 /// One problem in the tables, located.
@@ -118,6 +122,7 @@ fn read_table(
         column: column.map(str::to_string),
         message,
     };
+    let mut lines = LineCounter::new(&text);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -153,12 +158,12 @@ fn read_table(
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let row = e.position().map(|p| p.line());
+                let row = e.position().map(|p| lines.line_at(p.byte()));
                 problems.push(problem(row, None, format!("not a valid CSV row: {e}")));
                 continue;
             }
         };
-        let row = record.position().map_or(0, |p| p.line());
+        let row = record.position().map_or(0, |p| lines.line_at(p.byte()));
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -206,15 +211,59 @@ fn read_table(
             ));
             continue;
         }
+        let cells = index
+            .iter()
+            .filter(|(name, _)| !DECISION_COLUMNS.contains(&name.as_str()))
+            .map(|(name, i)| {
+                let v = record.get(*i).unwrap_or("");
+                (name.clone(), unescape_cell(v).to_string())
+            })
+            .collect();
         out.push(Decision {
             action,
             autotask_id,
             passportal_id,
             file: rel.to_string(),
             row,
+            cells,
         });
     }
     Ok(out)
+}
+
+/// Line numbers (1-based, as a spreadsheet shows rows) of byte offsets, counted from the text
+/// itself: the csv crate's own line count lags behind on CRLF files.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            bytes: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of a byte offset; offsets must not decrease between calls.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut offset = (offset as usize).min(self.bytes.len());
+        // After a CRLF the reader reports the record as starting at the LF.
+        if self.bytes.get(offset) == Some(&b'\n') {
+            offset += 1;
+        }
+        if offset >= self.offset {
+            self.line += self.bytes[self.offset..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.offset = offset;
+        }
+        self.line
+    }
 }
 
 /// An id cell: `Some(None)` when blank, `Some(Some(id))` when an integer (Excel may append

@@ -1,7 +1,7 @@
 //! Writing the review tables: UTF-8 with BOM (Excel reads it as UTF-8), quoted where needed,
 //! columns in a fixed order with the decision columns first, formula-looking cells escaped.
 
-use super::{candidates_path, escape_cell, table_path, LEADING_COLUMNS, RUN_ID};
+use super::{candidates_path, escape_cell, table_path, DECISION_COLUMNS, LEADING_COLUMNS, RUN_ID};
 use crate::entity::Entity;
 use crate::staging::{write_atomic, StagingError};
 use crate::transform::{Action, Candidate, CandidateRow, Method, ReviewRow};
@@ -33,6 +33,51 @@ fn to_csv(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
     out
 }
 
+/// The cells of a review row, in column order (without `run_id`), with their column names.
+pub fn row_cells(r: &ReviewRow) -> Vec<(String, String)> {
+    let best = r.best.as_ref();
+    let second = r.runner_up.as_ref();
+    let method = if r.remembered {
+        Method::Remembered.as_str().to_string()
+    } else {
+        best.map(|c| c.method.as_str().to_string())
+            .unwrap_or_default()
+    };
+    let mut cells = vec![
+        r.action.as_str().to_string(),
+        best.map(|c| c.passportal_id.to_string())
+            .unwrap_or_default(),
+        r.autotask_id.to_string(),
+        r.autotask_name.clone(),
+        best.map(|c| c.name.clone()).unwrap_or_default(),
+        score(&r.best),
+        method,
+        r.reason.clone(),
+        second
+            .map(|c| c.passportal_id.to_string())
+            .unwrap_or_default(),
+        second.map(|c| c.name.clone()).unwrap_or_default(),
+        score(&r.runner_up),
+    ];
+    cells.extend(r.context.iter().map(|(_, v)| v.clone()));
+    let names = LEADING_COLUMNS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(r.context.iter().map(|(k, _)| k.to_string()));
+    names.zip(cells).collect()
+}
+
+/// The cells an analyst reads but does not decide with (everything but `action`,
+/// `passportal_id`, `autotask_id` and `run_id`), as JSON: kept beside the proposals so the plan
+/// can warn when a spreadsheet changed one.
+pub fn informational_cells(r: &ReviewRow) -> String {
+    let map: BTreeMap<String, String> = row_cells(r)
+        .into_iter()
+        .filter(|(k, _)| !DECISION_COLUMNS.contains(&k.as_str()))
+        .collect();
+    serde_json::to_string(&map).expect("serialises")
+}
+
 /// Write the three action tables and the candidates file of one entity.
 ///
 /// `candidates` lists every Passportal record a row may be matched to, with the Autotask id it
@@ -54,30 +99,7 @@ pub fn write_tables(
 
     let mut by_action: BTreeMap<Action, Vec<Vec<String>>> = BTreeMap::new();
     for r in rows {
-        let best = r.best.as_ref();
-        let second = r.runner_up.as_ref();
-        let mut cells = vec![
-            r.action.as_str().to_string(),
-            best.map(|c| c.passportal_id.to_string())
-                .unwrap_or_default(),
-            r.autotask_id.to_string(),
-            r.autotask_name.clone(),
-            best.map(|c| c.name.clone()).unwrap_or_default(),
-            score(&r.best),
-            if r.remembered {
-                Method::Remembered.as_str().to_string()
-            } else {
-                best.map(|c| c.method.as_str().to_string())
-                    .unwrap_or_default()
-            },
-            r.reason.clone(),
-            second
-                .map(|c| c.passportal_id.to_string())
-                .unwrap_or_default(),
-            second.map(|c| c.name.clone()).unwrap_or_default(),
-            score(&r.runner_up),
-        ];
-        cells.extend(r.context.iter().map(|(_, v)| v.clone()));
+        let mut cells: Vec<String> = row_cells(r).into_iter().map(|(_, v)| v).collect();
         cells.push(run_id.to_string());
         by_action.entry(r.action).or_default().push(cells);
     }

@@ -43,6 +43,8 @@ pub struct Proposal {
     pub action: Action,
     pub passportal_id: Option<i64>,
     pub method: Option<Method>,
+    /// The read-only cells as written (column → value).
+    pub cells: BTreeMap<String, String>,
 }
 
 fn write_proposals(path: &Path, rows: &[ReviewRow]) -> Result<u64, ParquetError> {
@@ -60,6 +62,14 @@ fn write_proposals(path: &Path, rows: &[ReviewRow]) -> Result<u64, ParquetError>
                 .map(|r| r.best.as_ref().map(|c| c.method.as_str())),
         ),
         text_col("reason", rows.iter().map(|r| Some(r.reason.as_str()))),
+        text_col(
+            "cells",
+            rows.iter()
+                .map(crate::review::informational_cells)
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|s| Some(s.as_str())),
+        ),
     ]);
     write_frame(path, &df)
 }
@@ -76,17 +86,22 @@ pub fn read_proposals(run: &Run, entity: Entity) -> Result<BTreeMap<i64, Proposa
     let actions = c.text("action")?;
     let pp = c.int("passportal_id")?;
     let methods = c.text("method")?;
+    let cells = c.text("cells")?;
     Ok(ids
         .into_iter()
         .zip(actions)
         .zip(pp.into_iter().zip(methods))
-        .filter_map(|((id, action), (pp, method))| {
+        .zip(cells)
+        .filter_map(|(((id, action), (pp, method)), cells)| {
             Some((
                 id?,
                 Proposal {
                     action: Action::parse(&action?)?,
                     passportal_id: pp,
                     method: method.as_deref().and_then(Method::parse),
+                    cells: cells
+                        .and_then(|c| serde_json::from_str(&c).ok())
+                        .unwrap_or_default(),
                 },
             ))
         })

@@ -273,6 +273,15 @@ impl Pager<'_> {
             let mut items = page.items;
             items.sort_by_key(HasId::id);
             items.retain(|r| after.is_none_or(|a| r.id() > a));
+            if full && items.is_empty() {
+                // A full page with nothing after the cursor would page the same ids for ever.
+                let broken = AutotaskError::Decode {
+                    route: format!("POST {}/query", self.endpoint),
+                    path: "items".into(),
+                    message: "a full page holds no id after the cursor".into(),
+                };
+                return Err(self.failed(broken, after));
+            }
             let (done, planned) = {
                 let mut s = shared.lock().expect("lock");
                 let upto_now = s.cp.segments[i].upto;
