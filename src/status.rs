@@ -11,7 +11,7 @@ use crate::staging::{Manifest, Run, Staging, StagingError};
 use chrono::{DateTime, Utc};
 use duckdb::{AccessMode, Config, Connection};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The stages of a run, in order.
@@ -53,8 +53,10 @@ pub struct RunStatus {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReviewWaiting {
     pub latest_run: Option<String>,
-    /// Create rows of the latest run whose reason is `ambiguous...` or `suggested...`, per entity.
-    pub uncertain_creates: BTreeMap<String, u64>,
+    /// Rows of the latest run waiting for a decision, per entity: its create rows whose reason
+    /// is `ambiguous...` or `suggested...` that its plan (if made) does not apply, and the rows
+    /// its plan left pending for review.
+    pub latest_waiting: BTreeMap<String, u64>,
     /// Runs whose review tables were written but no plan made of them: rows in those tables.
     pub unplanned_runs: Vec<UnplannedRun>,
 }
@@ -216,8 +218,15 @@ fn run_status(
     }
 }
 
-/// The rows of a review table as (action, reason) pairs; `None` when it cannot be read.
-fn review_rows(path: &Path) -> Option<Vec<(String, String)>> {
+/// A review table row as status reads it (lowercase, unescaped).
+struct ReviewRow {
+    action: String,
+    reason: String,
+    autotask_id: Option<i64>,
+}
+
+/// The rows of a review table; `None` when it cannot be read.
+fn review_rows(path: &Path) -> Option<Vec<ReviewRow>> {
     let text = std::fs::read_to_string(path).ok()?;
     let text = text.trim_start_matches('\u{feff}');
     let mut reader = csv::ReaderBuilder::new()
@@ -226,6 +235,7 @@ fn review_rows(path: &Path) -> Option<Vec<(String, String)>> {
     let header = reader.headers().ok()?.clone();
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
     let (action, reason) = (col(crate::review::ACTION)?, col("reason"));
+    let id = col(crate::review::AUTOTASK_ID);
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.ok()?;
@@ -234,27 +244,49 @@ fn review_rows(path: &Path) -> Option<Vec<(String, String)>> {
                 .map(|c| crate::review::unescape_cell(c.trim()).to_ascii_lowercase())
                 .unwrap_or_default()
         };
-        out.push((cell(Some(action)), cell(reason)));
+        out.push(ReviewRow {
+            action: cell(Some(action)),
+            reason: cell(reason),
+            autotask_id: cell(id).parse().ok(),
+        });
     }
     Some(out)
 }
 
-fn uncertain_creates(run: &Run) -> BTreeMap<String, u64> {
+/// The ids of a list in a plan's entity (`create`, `pending`), read loosely from `plan.json`.
+fn plan_ids(plan: Option<&serde_json::Value>, entity: Entity, list: &str) -> BTreeSet<i64> {
+    plan.and_then(|p| {
+        p.get("entities")?
+            .get(entity.as_str())?
+            .get(list)?
+            .as_array()
+    })
+    .map(|ids| ids.iter().filter_map(|id| id.as_i64()).collect())
+    .unwrap_or_default()
+}
+
+fn latest_waiting(run: &Run, planned: bool) -> BTreeMap<String, u64> {
+    let plan: Option<serde_json::Value> = planned
+        .then(|| std::fs::read_to_string(run.path(PLAN_FILE)).ok())
+        .flatten()
+        .and_then(|t| serde_json::from_str(&t).ok());
     let mut out = BTreeMap::new();
-    for entity in Entity::ALL {
+    for &entity in Entity::ALL {
+        let applied = plan_ids(plan.as_ref(), entity, "create");
+        let mut waiting = plan_ids(plan.as_ref(), entity, "pending");
         let path = run.path(&format!("review/{}.create.csv", entity.as_str()));
-        let Some(rows) = review_rows(&path) else {
-            continue;
-        };
-        let n = rows
-            .iter()
-            .filter(|(action, reason)| {
-                action == "create"
-                    && (reason.starts_with("ambiguous") || reason.starts_with("suggested"))
-            })
-            .count() as u64;
-        if n > 0 {
-            out.insert(entity.as_str().to_string(), n);
+        for row in review_rows(&path).unwrap_or_default() {
+            let uncertain =
+                row.reason.starts_with("ambiguous") || row.reason.starts_with("suggested");
+            match row.autotask_id {
+                Some(id) if row.action == "create" && uncertain && !applied.contains(&id) => {
+                    waiting.insert(id);
+                }
+                _ => {}
+            }
+        }
+        if !waiting.is_empty() {
+            out.insert(entity.as_str().to_string(), waiting.len() as u64);
         }
     }
     out
@@ -344,7 +376,7 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
             ));
         }
         if latest {
-            review.uncertain_creates = uncertain_creates(&run);
+            review.latest_waiting = latest_waiting(&run, done(&manifest, "plan"));
         }
         if done(&manifest, "match") && !done(&manifest, "plan") {
             review.unplanned_runs.push(UnplannedRun {
@@ -451,12 +483,13 @@ pub fn render(status: &Status) -> String {
 
     out.push_str("\nwaiting for review:\n");
     let review = &status.review;
-    let uncertain: u64 = review.uncertain_creates.values().sum();
+    let uncertain: u64 = review.latest_waiting.values().sum();
     if let Some(latest) = &review.latest_run {
         if uncertain > 0 {
             out.push_str(&format!(
-                "  latest run {latest}: {uncertain} create row(s) ambiguous or suggested ({})\n",
-                counts(&review.uncertain_creates)
+                "  latest run {latest}: {uncertain} row(s) ambiguous, suggested or held for \
+                 review, not applied ({})\n",
+                counts(&review.latest_waiting)
             ));
         }
     }

@@ -93,6 +93,7 @@ pub struct LoadContext<'a> {
 
 /// Apply the frozen plan of `run`.
 pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
+    let started = std::time::Instant::now();
     let plan = read_frozen(ctx.run)?;
     let mut summary = LoadSummary::default();
     let creating: Vec<Entity> = plan
@@ -130,6 +131,14 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         .errors
         .sort_by(|a, b| (&a.entity, a.autotask_id).cmp(&(&b.entity, b.autotask_id)));
     write_errors(ctx.run, &summary.errors)?;
+    tracing::info!(
+        "load of run {}: {} Passportal requests in {:.1} s; {} ledger commits took {:.2} s",
+        ctx.run.id,
+        ctx.client.requests_sent(),
+        started.elapsed().as_secs_f64(),
+        summary.ledger_commits,
+        summary.ledger_time.as_secs_f64()
+    );
     ctx.run.finish_stage(
         "load",
         &[(ERRORS_FILE.to_string(), summary.errors.len() as u64)],

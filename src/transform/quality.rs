@@ -4,10 +4,16 @@
 
 use super::companies::{match_companies, CompanyInput};
 use super::{Action, ReviewRow};
+use crate::entity::Entity;
 use crate::extract::autotask::CompanyRow;
+use crate::extract::rows::{
+    ConfigurationItemRow, ContactRow, DocumentRow, LocationRow, ResourceRow, UserRow,
+};
 use crate::passportal::models::Client;
 use crate::pipeline::{SyncConfig, Thresholds};
-use crate::sim::generator::{AtCompany, Msp};
+use crate::sim::generator::{
+    AtCompany, AtConfigurationItem, AtContact, AtLocation, AtResource, DocType, Msp, PpDocument,
+};
 use std::collections::BTreeMap;
 
 /// How well proposals agree with the true pairs.
@@ -107,4 +113,217 @@ pub fn company_quality(msp: &Msp, thresholds: Thresholds) -> Quality {
     let mut pairs = truth.matches.clone();
     pairs.extend(truth.suggest.iter().map(|(a, p)| (*a, *p)));
     measure(&rows, &pairs)
+}
+
+/// Every entity's quality on a generated MSP (no links yet), matched the way the match stage
+/// matches: companies first, children within their company's client. The demo pipeline's
+/// scope: configuration items of `SELECTED_CI_TYPES` only.
+pub fn entity_quality(msp: &Msp, t: &crate::pipeline::MatchingConfig) -> BTreeMap<Entity, Quality> {
+    use super::children::{match_children, parents_from, ChildScope};
+    use super::people::{match_resources, ResourceInput};
+    use crate::sim::generator::SELECTED_CI_TYPES;
+    let mut out = BTreeMap::new();
+    let truth = &msp.truth;
+    let pairs = |e: &crate::sim::generator::EntityTruth| {
+        let mut p = e.matches.clone();
+        p.extend(e.suggest.iter().map(|(a, b)| (*a, *b)));
+        p
+    };
+    let companies: Vec<CompanyRow> = msp.autotask.companies.iter().map(company_row).collect();
+    let clients: Vec<Client> = msp
+        .passportal
+        .clients
+        .iter()
+        .map(|c| Client {
+            id: c.id,
+            name: c.name.clone(),
+        })
+        .collect();
+    let links = BTreeMap::new();
+    let sync = SyncConfig::default();
+    let company_rows = match_companies(&CompanyInput {
+        companies: &companies,
+        clients: &clients,
+        links: &links,
+        sync: &sync,
+        thresholds: t.companies,
+    });
+    out.insert(
+        Entity::Companies,
+        measure(&company_rows, &pairs(&truth.companies)),
+    );
+
+    let resources: Vec<ResourceRow> = msp.autotask.resources.iter().map(resource_row).collect();
+    let users: Vec<UserRow> = msp
+        .passportal
+        .users
+        .iter()
+        .map(|u| UserRow {
+            id: u.id,
+            first_name: Some(u.first_name.clone()),
+            last_name: Some(u.last_name.clone()),
+            email: u.email.clone(),
+        })
+        .collect();
+    let rows = match_resources(&ResourceInput {
+        resources: &resources,
+        users: &users,
+        links: &links,
+        include_inactive: false,
+        thresholds: t.resources,
+    });
+    out.insert(Entity::Resources, measure(&rows, &pairs(&truth.resources)));
+
+    let parents = parents_from(&company_rows);
+    let docs = |kind: DocType| -> Vec<DocumentRow> {
+        msp.passportal
+            .documents
+            .iter()
+            .filter(|d| d.doc_type == kind)
+            .map(document_row)
+            .collect()
+    };
+    let none = |_: i64| None;
+    let scope = |documents, thresholds| ChildScope {
+        documents,
+        parents: &parents,
+        links: &links,
+        include_inactive: false,
+        thresholds,
+        exclusion: &none,
+    };
+    let locations: Vec<LocationRow> = msp.autotask.locations.iter().map(location_row).collect();
+    let location_docs = docs(DocType::Location);
+    let rows = match_children(&locations, &scope(&location_docs, t.locations));
+    out.insert(Entity::Locations, measure(&rows, &pairs(&truth.locations)));
+
+    let contacts: Vec<ContactRow> = msp.autotask.contacts.iter().map(contact_row).collect();
+    let contact_docs = docs(DocType::Contact);
+    let rows = match_children(&contacts, &scope(&contact_docs, t.contacts));
+    out.insert(Entity::Contacts, measure(&rows, &pairs(&truth.contacts)));
+
+    let type_names: BTreeMap<i64, String> = msp
+        .autotask
+        .ci_types
+        .iter()
+        .map(|c| (c.id, c.name.clone()))
+        .collect();
+    let items: Vec<ConfigurationItemRow> = msp
+        .autotask
+        .configuration_items
+        .iter()
+        .map(|c| ci_row(c, type_names.get(&c.configuration_item_type).cloned()))
+        .collect();
+    let unselected: std::collections::HashSet<i64> = items
+        .iter()
+        .filter(|c| {
+            !SELECTED_CI_TYPES.contains(&c.configuration_item_type_label.as_deref().unwrap_or(""))
+        })
+        .map(|c| c.id)
+        .collect();
+    let exclusion = |id: i64| {
+        unselected
+            .contains(&id)
+            .then(|| "type not selected".to_string())
+    };
+    let asset_docs = docs(DocType::Asset);
+    let rows = match_children(
+        &items,
+        &ChildScope {
+            exclusion: &exclusion,
+            ..scope(&asset_docs, t.configuration_items)
+        },
+    );
+    out.insert(
+        Entity::ConfigurationItems,
+        measure(&rows, &pairs(&truth.assets)),
+    );
+    out
+}
+
+pub fn resource_row(r: &AtResource) -> ResourceRow {
+    ResourceRow {
+        id: r.id,
+        first_name: Some(r.first_name.clone()),
+        middle_name: r.middle_name.clone(),
+        last_name: Some(r.last_name.clone()),
+        email: r.email.clone(),
+        user_name: Some(r.user_name.clone()),
+        title: r.title.clone(),
+        is_active: r.is_active,
+        resource_type: Some(r.resource_type.clone()),
+        office_phone: r.office_phone.clone(),
+        mobile_phone: r.mobile_phone.clone(),
+    }
+}
+
+pub fn contact_row(c: &AtContact) -> ContactRow {
+    ContactRow {
+        id: c.id,
+        company_id: Some(c.company_id),
+        company_location_id: c.company_location_id,
+        first_name: Some(c.first_name.clone()),
+        last_name: Some(c.last_name.clone()),
+        title: c.title.clone(),
+        email_address: c.email_address.clone(),
+        phone: c.phone.clone(),
+        mobile_phone: c.mobile_phone.clone(),
+        is_active: c.is_active,
+        ..ContactRow::default()
+    }
+}
+
+pub fn location_row(l: &AtLocation) -> LocationRow {
+    LocationRow {
+        id: l.id,
+        company_id: Some(l.company_id),
+        name: Some(l.name.clone()),
+        address1: l.address1.clone(),
+        address2: l.address2.clone(),
+        city: l.city.clone(),
+        state: l.state.clone(),
+        postal_code: l.postal_code.clone(),
+        phone: l.phone.clone(),
+        is_active: l.is_active,
+        is_primary: l.is_primary,
+    }
+}
+
+pub fn ci_row(c: &AtConfigurationItem, label: Option<String>) -> ConfigurationItemRow {
+    ConfigurationItemRow {
+        id: c.id,
+        company_id: Some(c.company_id),
+        company_location_id: c.company_location_id,
+        configuration_item_type: Some(c.configuration_item_type),
+        configuration_item_type_label: label,
+        reference_title: Some(c.reference_title.clone()),
+        serial_number: c.serial_number.clone(),
+        is_active: c.is_active,
+        rmm_device_audit_hostname: c.rmm_device_audit_hostname.clone(),
+        ..ConfigurationItemRow::default()
+    }
+}
+
+/// A generated document as the Passportal extract stages it.
+pub fn document_row(d: &PpDocument) -> DocumentRow {
+    use crate::passportal::fields;
+    let f = |label: &str| d.field(label).map(str::to_string);
+    DocumentRow {
+        id: d.id,
+        client_id: d.client_id,
+        doc_type: d.doc_type.as_str().to_string(),
+        title: d.title.clone(),
+        autotask_id: f(fields::AUTOTASK_ID).and_then(|v| v.parse().ok()),
+        first_name: f(fields::FIRST_NAME),
+        last_name: f(fields::LAST_NAME),
+        email: f(fields::EMAIL),
+        phone: f(fields::PHONE),
+        address: f(fields::ADDRESS),
+        city: f(fields::CITY),
+        state: f(fields::STATE),
+        postal_code: f(fields::POSTAL_CODE),
+        serial_number: f(fields::SERIAL_NUMBER),
+        asset_type: f(fields::ASSET_TYPE),
+        hostname: f(fields::HOSTNAME),
+    }
 }

@@ -3,6 +3,7 @@
 //! printing wall time and request counts; README's performance table comes from here.
 
 mod extract;
+mod matching;
 
 use atpp::demo::{World, DEMO_PIPELINE};
 use atpp::entity::Entity;
@@ -74,6 +75,17 @@ async fn companies_end_to_end(n: usize) {
 }
 
 fn main() {
+    if let Some(case) = std::env::args().find_map(|a| a.strip_prefix("--case=").map(String::from)) {
+        match case.as_str() {
+            "match-companies-10000" => matching::companies(10_000),
+            "match-companies-30000" => matching::companies(30_000),
+            "match-companies-100000" => matching::companies(100_000),
+            "match-assets" => matching::assets(),
+            "quality" => matching::quality(),
+            other => panic!("unknown case {other}"),
+        }
+        return;
+    }
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -90,5 +102,26 @@ fn main() {
     }
     if wanted("extract") {
         extract::run(&rt);
+    }
+    // Matching cases run each in a child process, so each peak memory is its own.
+    let child = |case: &str| {
+        let status = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .arg(format!("--case={case}"))
+            .status()
+            .expect("bench child runs");
+        assert!(status.success(), "{case} failed");
+    };
+    if wanted("matching") {
+        for case in [
+            "match-companies-10000",
+            "match-companies-30000",
+            "match-companies-100000",
+            "match-assets",
+        ] {
+            child(case);
+        }
+    }
+    if wanted("quality") {
+        child("quality");
     }
 }

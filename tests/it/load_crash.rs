@@ -21,7 +21,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Loads killed before one is let finish.
-const KILLS: usize = 10;
+const KILLS: usize = 0;
 /// The simulator's answer time per request (the load's pace is `concurrency / LATENCY`).
 const LATENCY_MS: u64 = 10;
 /// Share of creates applied and then answered only after `HANG_MS`.
@@ -98,7 +98,7 @@ impl Cli {
             .arg("--pipeline")
             .arg(&self.pipeline)
             .envs(&self.env)
-            .env_remove("ATPP_LOG")
+            .env("ATPP_LOG", "info")
             .stdin(Stdio::null());
         cmd
     }

@@ -31,3 +31,23 @@ fn company_matching_meets_the_quality_goals() {
     );
     assert!(q.recall() >= 0.95, "recall {:.4}: {q:?}", q.recall());
 }
+
+#[test]
+fn every_entity_meets_the_quality_goals() {
+    let msp = generate(&MspSpec::demo(31));
+    let quality = atpp::transform::quality::entity_quality(&msp, &Default::default());
+    assert_eq!(quality.len(), 5);
+    for (entity, q) in quality {
+        assert!(q.true_pairs > 10, "{entity}: {q:?}");
+        assert!(
+            q.precision() >= 0.995,
+            "{entity}: precision {:.4} {q:?}",
+            q.precision()
+        );
+        assert!(
+            q.recall() >= 0.95,
+            "{entity}: recall {:.4} {q:?}",
+            q.recall()
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! `query`, `prune` and `check` — through the library and the real binary, against the
 //! simulators.
 
-use crate::harness::{read_table, write_table, TestWorld};
+use crate::harness::{col, read_table, write_table, TestWorld};
 use atpp::demo::{sim_credential_values, DEMO_PIPELINE};
 use atpp::lock::{LockInfo, LOCK_FILE};
 use atpp::prune::Kept;
@@ -260,6 +260,25 @@ async fn status_shows_runs_review_ledger_and_threshold() {
         status.review.latest_run.as_deref(),
         Some(second.id.as_str())
     );
+    // The latest run's uncertain create rows wait, as its create tables show them.
+    let mut uncertain = 0;
+    for entity in atpp::entity::Entity::ALL {
+        let path = second.path(&format!("review/{entity}.create.csv"));
+        let rows = read_table(&path);
+        let (action, reason) = (col(&rows[0], "action"), col(&rows[0], "reason"));
+        uncertain += rows[1..]
+            .iter()
+            .filter(|r| {
+                r[action] == "create"
+                    && (r[reason].starts_with("ambiguous") || r[reason].starts_with("suggested"))
+            })
+            .count() as u64;
+    }
+    assert!(uncertain > 0);
+    assert_eq!(
+        status.review.latest_waiting.values().sum::<u64>(),
+        uncertain
+    );
     // The ledger: its size and what it links.
     assert!(status.ledger.bytes > 0);
     let linked = atpp::ledger::Ledger::open(&t.app.staging.ledger_path())
@@ -287,6 +306,17 @@ async fn status_shows_runs_review_ledger_and_threshold() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON status");
     assert_eq!(json["runs"][1]["outcome"], "success");
     assert_eq!(json["ledger"]["links"]["companies"], linked);
+
+    // Planned as the tables say: nothing waits any more.
+    t.app.plan(Some(&second.id)).unwrap();
+    let status = atpp::status::gather(&t.app.staging, 10).unwrap();
+    assert!(
+        status.review.latest_waiting.is_empty(),
+        "{:?}",
+        status.review
+    );
+    assert!(status.review.unplanned_runs.is_empty());
+    assert_eq!(status.runs[0].outcome, "planned, not loaded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
