@@ -97,7 +97,14 @@ pub enum Command {
         full_refresh: bool,
     },
     /// Match a run's extract into review tables.
-    Match(RunArgs),
+    Match {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Write the review tables as CSV files or as one Excel workbook (overrides the
+        /// pipeline's `[review] format`).
+        #[arg(long, value_parser = ["csv", "xlsx"])]
+        format: Option<String>,
+    },
     /// Validate the review tables, print the overview, freeze the plan.
     Plan {
         #[command(flatten)]
@@ -204,8 +211,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             println!("run {} in {}", run.id, run.dir.display());
             Ok(Outcome::Success)
         }
-        Command::Match(args) => {
-            let app = app(&args.pipeline)?;
+        Command::Match { args, format } => {
+            let mut app = app(&args.pipeline)?;
+            match format.as_deref() {
+                Some("xlsx") => app.pipeline.review.format = crate::pipeline::ReviewFormat::Xlsx,
+                Some("csv") => app.pipeline.review.format = crate::pipeline::ReviewFormat::Csv,
+                _ => {}
+            }
             let _lock = app.lock("match")?;
             let (run, summary) = app.match_run(args.run.as_deref())?;
             for (entity, counts) in &summary {

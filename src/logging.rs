@@ -9,7 +9,7 @@
 //! credentials are `credentials::Secret`, which prints `***`, and no header value is logged.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
@@ -103,6 +103,7 @@ pub fn init(verbose: u8) {
     let _ = SINK.set(Mutex::new(Sink::Buffer(Vec::new())));
     let terminal = tracing_subscriber::fmt::layer()
         .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
         .with_filter(terminal_filter);
     let json = tracing_subscriber::fmt::layer()
         .json()

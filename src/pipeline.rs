@@ -53,6 +53,8 @@ pub struct Pipeline {
     pub load: LoadConfig,
     #[serde(default)]
     pub run: RunConfig,
+    #[serde(default)]
+    pub review: ReviewConfig,
 }
 
 fn default_staging_dir() -> PathBuf {
@@ -233,6 +235,23 @@ impl SyncConfig {
             Entity::Contacts | Entity::Locations => false,
         }
     }
+}
+
+/// `[review]`: how the review tables are written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewConfig {
+    #[serde(default)]
+    pub format: ReviewFormat,
+}
+
+/// CSV files per table, or one Excel workbook per run with drop-downs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewFormat {
+    #[default]
+    Csv,
+    Xlsx,
 }
 
 /// `[run]`: what `atpp run` does between match and load.

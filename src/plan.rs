@@ -226,9 +226,9 @@ pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanErro
 
     let mut tables = BTreeMap::new();
     for &entity in &entities {
-        for action in Action::ALL {
-            let rel = review::table_path(entity, action);
-            tables.insert(rel.clone(), sha256_file(&run.path(&rel))?);
+        for rel in review::table_files(&run.dir, entity) {
+            let sha = sha256_file(&run.path(&rel))?;
+            tables.insert(rel, sha);
         }
     }
     let plan = Plan {

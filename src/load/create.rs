@@ -5,8 +5,9 @@
 //!
 //! Requests are pipelined: `concurrency` are always in flight. Intents are committed a batch at
 //! a time (`concurrency × CHUNK_PER_SLOT` rows) just before the batch's first request is needed,
-//! in the same transaction as the outcomes received so far, so a slow answer holds up only its
-//! own slot and the ledger costs about one commit per batch.
+//! in the same transaction as the outcomes received so far; outcomes are also committed once
+//! they have waited `OUTCOMES_WAIT`. A slow answer holds up only its own slot, and the ledger
+//! costs about one commit per batch (DuckDB's cost is per commit and statement, not per row).
 
 use super::reconcile::Reconciler;
 use super::{parent_client, LoadContext, LoadCounts, LoadError, LoadSummary, Payload, RowError};
@@ -17,10 +18,13 @@ use crate::ledger::{WriteKey, WriteState, WriteUpdate};
 use crate::passportal::{PassportalClient, WriteError};
 use futures::stream::{self, FuturesUnordered, StreamExt};
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Rows whose intents are committed together, per request in flight.
-const CHUNK_PER_SLOT: usize = 4;
+const CHUNK_PER_SLOT: usize = 16;
+/// Outcomes wait at most this long for the next commit (a killed load loses at most these, and
+/// the next load reconciles them).
+const OUTCOMES_WAIT: Duration = Duration::from_secs(1);
 
 pub const WHAT_REFUSED: &str = "create (refused)";
 pub const WHAT_UNKNOWN: &str = "create (outcome unknown; the next load reconciles it)";
@@ -41,6 +45,8 @@ struct Pending<'c> {
     entity: Entity,
     updates: Vec<WriteUpdate>,
     links: Vec<(AutotaskId, PassportalId, &'static str)>,
+    /// When the last commit ended.
+    committed: Instant,
 }
 
 impl<'c> Pending<'c> {
@@ -68,8 +74,10 @@ impl<'c> Pending<'c> {
             .push((AutotaskId(id), PassportalId(pp), "created"));
     }
 
-    fn len(&self) -> usize {
-        self.updates.len()
+    /// Whether outcomes have waited long enough for a commit of their own.
+    fn overdue(&self, batch: usize) -> bool {
+        self.updates.len() >= 2 * batch
+            || (!self.updates.is_empty() && self.committed.elapsed() >= OUTCOMES_WAIT)
     }
 
     /// Commit everything pending in one transaction, timing it into `summary`.
@@ -87,6 +95,7 @@ impl<'c> Pending<'c> {
         summary.ledger_commits += 1;
         self.updates.clear();
         self.links.clear();
+        self.committed = Instant::now();
         Ok(())
     }
 }
@@ -151,6 +160,7 @@ pub(super) async fn create_all(
         entity,
         updates: Vec::new(),
         links: Vec::new(),
+        committed: Instant::now(),
     };
     let rows = reconcile(ctx, rows, &mut reconciler, &mut pending, counts, summary).await?;
     pending.commit(summary)?;
@@ -292,7 +302,7 @@ async fn send_all(
                 pending.created(id, pp);
                 reconciler.taken(pp);
                 counts.created += 1;
-                if pending.len() >= batch {
+                if pending.overdue(batch) {
                     pending.commit(summary)?;
                 }
                 continue;
@@ -313,6 +323,9 @@ async fn send_all(
         summary
             .errors
             .push(row_error(entity, id, payload.title(), what, message));
+        if pending.overdue(batch) {
+            pending.commit(summary)?;
+        }
     }
     pending.commit(summary)
 }

@@ -4,10 +4,13 @@
 //! to them, or refused naming file, row and column.
 
 mod read;
+pub mod workbook;
 mod write;
 
-pub use read::{read_decisions, Decision, Problem, ReviewError};
-pub use write::{informational_cells, row_cells, write_tables, TableFiles};
+pub use read::{read_decisions, table_files, Decision, Problem, ReviewError};
+pub use write::{
+    informational_cells, layout, row_cells, write_csv, write_tables, EntityTables, TableFiles,
+};
 
 use crate::entity::Entity;
 use crate::transform::Action;

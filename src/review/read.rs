@@ -3,6 +3,7 @@
 //! files, extra columns, blank rows, `action` in any case. Anything else is refused naming the
 //! file, row and column.
 
+use super::workbook;
 use super::{
     table_path, unescape_cell, ACTION, AUTOTASK_ID, DECISION_COLUMNS, PASSPORTAL_ID, RUN_ID,
 };
@@ -100,12 +101,13 @@ pub fn sniff_delimiter(text: &str) -> u8 {
 }
 
 /// Read one table file; `run_id` is the run the tables must belong to.
-fn read_table(
+/// A CSV table as rows of cells with their 1-based line numbers, header first. Rows that are not
+/// valid CSV are reported as problems and left out.
+fn csv_rows(
     path: &Path,
     rel: &str,
-    run_id: &str,
     problems: &mut Vec<Problem>,
-) -> Result<Vec<Decision>, ReviewError> {
+) -> Result<Vec<(u64, Vec<String>)>, ReviewError> {
     let bytes = std::fs::read(path).map_err(|source| ReviewError::Io {
         path: path.to_path_buf(),
         source,
@@ -114,30 +116,67 @@ fn read_table(
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(sniff_delimiter(&text))
         .flexible(true)
-        .has_headers(true)
+        .has_headers(false)
         .from_reader(text.as_bytes());
+    let mut lines = LineCounter::new(&text);
+    let mut out = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(r) => {
+                let row = r.position().map_or(0, |p| lines.line_at(p.byte()));
+                out.push((row, r.iter().map(str::to_string).collect()));
+            }
+            Err(e) => problems.push(Problem {
+                file: rel.to_string(),
+                row: e.position().map(|p| lines.line_at(p.byte())),
+                column: None,
+                message: format!("not a valid CSV row: {e}"),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// Decisions from a table's rows (header first). `escaped`: cells carry the CSV writer's
+/// formula escapes (a workbook's text cells do not).
+fn parse_table(
+    rel: &str,
+    rows: Vec<(u64, Vec<String>)>,
+    run_id: &str,
+    escaped: bool,
+    problems: &mut Vec<Problem>,
+) -> Vec<Decision> {
     let problem = |row: Option<u64>, column: Option<&str>, message: String| Problem {
         file: rel.to_string(),
         row,
         column: column.map(str::to_string),
         message,
     };
-    let mut lines = LineCounter::new(&text);
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            problems.push(problem(
-                Some(1),
-                None,
-                format!("cannot read the header: {e}"),
-            ));
-            return Ok(Vec::new());
+    let unescape = |v: &str| -> String {
+        if escaped {
+            unescape_cell(v).to_string()
+        } else {
+            v.to_string()
         }
+    };
+    let mut rows = rows.into_iter();
+    let Some((_, headers)) = rows.next() else {
+        problems.push(problem(
+            Some(1),
+            None,
+            "the table is empty (no header)".into(),
+        ));
+        return Vec::new();
     };
     let index: HashMap<String, usize> = headers
         .iter()
         .enumerate()
-        .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
+        .map(|(i, h)| {
+            (
+                h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase(),
+                i,
+            )
+        })
         .collect();
     let mut missing = false;
     for required in [ACTION, AUTOTASK_ID, PASSPORTAL_ID, RUN_ID] {
@@ -151,25 +190,16 @@ fn read_table(
         }
     }
     if missing {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let mut out = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let row = e.position().map(|p| lines.line_at(p.byte()));
-                problems.push(problem(row, None, format!("not a valid CSV row: {e}")));
-                continue;
-            }
-        };
-        let row = record.position().map_or(0, |p| lines.line_at(p.byte()));
+    for (row, record) in rows {
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        let cell = |name: &str| unescape_cell(record.get(index[name]).unwrap_or("").trim());
+        let cell = |name: &str| unescape(record.get(index[name]).map_or("", |c| c.trim()));
         let action_text = cell(ACTION);
-        let action = match Action::parse(action_text) {
+        let action = match Action::parse(&action_text) {
             Some(a) => a,
             None => {
                 problems.push(problem(
@@ -180,7 +210,7 @@ fn read_table(
                 continue;
             }
         };
-        let autotask_id = match parse_id(cell(AUTOTASK_ID)) {
+        let autotask_id = match parse_id(&cell(AUTOTASK_ID)) {
             Some(Some(id)) => id,
             _ => {
                 problems.push(problem(
@@ -191,7 +221,7 @@ fn read_table(
                 continue;
             }
         };
-        let passportal_id = match parse_id(cell(PASSPORTAL_ID)) {
+        let passportal_id = match parse_id(&cell(PASSPORTAL_ID)) {
             Some(id) => id,
             None => {
                 problems.push(problem(
@@ -214,10 +244,7 @@ fn read_table(
         let cells = index
             .iter()
             .filter(|(name, _)| !DECISION_COLUMNS.contains(&name.as_str()))
-            .map(|(name, i)| {
-                let v = record.get(*i).unwrap_or("");
-                (name.clone(), unescape_cell(v).to_string())
-            })
+            .map(|(name, i)| (name.clone(), unescape(record.get(*i).map_or("", |c| c))))
             .collect();
         out.push(Decision {
             action,
@@ -228,7 +255,7 @@ fn read_table(
             cells,
         });
     }
-    Ok(out)
+    out
 }
 
 /// Line numbers (1-based, as a spreadsheet shows rows) of byte offsets, counted from the text
@@ -277,8 +304,9 @@ fn parse_id(s: &str) -> Option<Option<i64>> {
     s.parse::<i64>().ok().map(Some)
 }
 
-/// Read the three action tables of an entity. Problems local to a row (unparseable cells, a
-/// foreign run) are collected and returned as one error; cross-row checks are the plan's.
+/// Read the three action tables of an entity (from the run's workbook when it has one, else the
+/// CSV files). Problems local to a row (unparseable cells, a foreign run) are collected and
+/// returned as one error; cross-row checks are the plan's.
 pub fn read_decisions(
     run_dir: &Path,
     run_id: &str,
@@ -287,18 +315,45 @@ pub fn read_decisions(
     let mut problems = Vec::new();
     let mut decisions = Vec::new();
     for action in Action::ALL {
-        let rel = table_path(entity, action);
-        decisions.extend(read_table(
-            &run_dir.join(&rel),
-            &rel,
-            run_id,
-            &mut problems,
-        )?);
+        if workbook::has_workbook(run_dir) {
+            let rel = workbook::location(entity, action);
+            let sheet = workbook::sheet_name(entity, action.as_str());
+            match workbook::read_sheet(&run_dir.join(workbook::WORKBOOK), &sheet) {
+                Ok(Some(rows)) => {
+                    decisions.extend(parse_table(&rel, rows, run_id, false, &mut problems))
+                }
+                Ok(None) => problems.push(Problem {
+                    file: workbook::WORKBOOK.into(),
+                    row: None,
+                    column: None,
+                    message: format!("the sheet {sheet} is missing"),
+                }),
+                Err(e) => problems.push(Problem {
+                    file: workbook::WORKBOOK.into(),
+                    row: None,
+                    column: None,
+                    message: e.to_string(),
+                }),
+            }
+        } else {
+            let rel = table_path(entity, action);
+            let rows = csv_rows(&run_dir.join(&rel), &rel, &mut problems)?;
+            decisions.extend(parse_table(&rel, rows, run_id, true, &mut problems));
+        }
     }
     if problems.is_empty() {
         Ok(decisions)
     } else {
         Err(ReviewError::Invalid(problems))
+    }
+}
+
+/// The files an entity's decisions are read from, relative to the run folder.
+pub fn table_files(run_dir: &Path, entity: Entity) -> Vec<String> {
+    if workbook::has_workbook(run_dir) {
+        vec![workbook::WORKBOOK.to_string()]
+    } else {
+        Action::ALL.iter().map(|a| table_path(entity, *a)).collect()
     }
 }
 

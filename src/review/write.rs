@@ -78,17 +78,24 @@ pub fn informational_cells(r: &ReviewRow) -> String {
     serde_json::to_string(&map).expect("serialises")
 }
 
-/// Write the three action tables and the candidates file of one entity.
-///
-/// `candidates` lists every Passportal record a row may be matched to, with the Autotask id it
-/// is linked or proposed to (if any).
-pub fn write_tables(
-    run_dir: &Path,
+/// One entity's tables, laid out: headers and rows of the three action tables and of the
+/// candidates, as the CSV files and the workbook both write them.
+#[derive(Debug, Clone)]
+pub struct EntityTables {
+    pub entity: Entity,
+    pub header: Vec<String>,
+    pub by_action: BTreeMap<Action, Vec<Vec<String>>>,
+    pub candidate_header: Vec<String>,
+    pub candidates: Vec<Vec<String>>,
+}
+
+/// Lay out one entity's review rows and candidates.
+pub fn layout(
     run_id: &str,
     entity: Entity,
     rows: &[ReviewRow],
     candidates: &[CandidateRow],
-) -> Result<TableFiles, StagingError> {
+) -> EntityTables {
     let context_names: Vec<&'static str> = rows
         .first()
         .map(|r| r.context.iter().map(|(k, _)| *k).collect())
@@ -97,28 +104,21 @@ pub fn write_tables(
     header.extend(context_names.iter().map(|s| s.to_string()));
     header.push(RUN_ID.to_string());
 
-    let mut by_action: BTreeMap<Action, Vec<Vec<String>>> = BTreeMap::new();
+    let mut by_action: BTreeMap<Action, Vec<Vec<String>>> =
+        Action::ALL.iter().map(|a| (*a, Vec::new())).collect();
     for r in rows {
         let mut cells: Vec<String> = row_cells(r).into_iter().map(|(_, v)| v).collect();
         cells.push(run_id.to_string());
         by_action.entry(r.action).or_default().push(cells);
     }
 
-    let mut files = Vec::new();
-    for action in Action::ALL {
-        let rel = table_path(entity, action);
-        let rows = by_action.remove(&action).unwrap_or_default();
-        write_atomic(&run_dir.join(&rel), &to_csv(&header, &rows))?;
-        files.push((rel, rows.len() as u64));
-    }
-
-    let mut cand_header: Vec<String> = vec!["passportal_id".into(), "name".into()];
+    let mut candidate_header: Vec<String> = vec!["passportal_id".into(), "name".into()];
     if let Some(first) = candidates.first() {
-        cand_header.extend(first.context.iter().map(|(k, _)| k.to_string()));
+        candidate_header.extend(first.context.iter().map(|(k, _)| k.to_string()));
     }
-    cand_header.push("autotask_id".into());
-    cand_header.push(RUN_ID.into());
-    let cand_rows: Vec<Vec<String>> = candidates
+    candidate_header.push("autotask_id".into());
+    candidate_header.push(RUN_ID.into());
+    let candidates = candidates
         .iter()
         .map(|c| {
             let mut cells = vec![c.passportal_id.to_string(), c.name.clone()];
@@ -128,8 +128,39 @@ pub fn write_tables(
             cells
         })
         .collect();
-    let rel = candidates_path(entity);
-    write_atomic(&run_dir.join(&rel), &to_csv(&cand_header, &cand_rows))?;
-    files.push((rel, cand_rows.len() as u64));
+    EntityTables {
+        entity,
+        header,
+        by_action,
+        candidate_header,
+        candidates,
+    }
+}
+
+/// Write one entity's tables as CSV files: the three action tables and the candidates file.
+pub fn write_csv(run_dir: &Path, tables: &EntityTables) -> Result<TableFiles, StagingError> {
+    let mut files = Vec::new();
+    for (action, rows) in &tables.by_action {
+        let rel = table_path(tables.entity, *action);
+        write_atomic(&run_dir.join(&rel), &to_csv(&tables.header, rows))?;
+        files.push((rel, rows.len() as u64));
+    }
+    let rel = candidates_path(tables.entity);
+    write_atomic(
+        &run_dir.join(&rel),
+        &to_csv(&tables.candidate_header, &tables.candidates),
+    )?;
+    files.push((rel, tables.candidates.len() as u64));
     Ok(files)
+}
+
+/// Write the three action tables and the candidates file of one entity as CSV.
+pub fn write_tables(
+    run_dir: &Path,
+    run_id: &str,
+    entity: Entity,
+    rows: &[ReviewRow],
+    candidates: &[CandidateRow],
+) -> Result<TableFiles, StagingError> {
+    write_csv(run_dir, &layout(run_id, entity, rows, candidates))
 }

@@ -29,6 +29,8 @@ pub enum MatchStageError {
     Staging(#[from] StagingError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Workbook(#[from] crate::review::workbook::WorkbookError),
 }
 
 /// The proposals of the match stage, kept beside the editable tables so the plan can tell an
@@ -123,6 +125,7 @@ pub fn run(
     let staged = |rel: &str| extract.files.contains_key(rel);
     let m = &pipeline.matching;
     let mut files = Vec::new();
+    let mut layouts = Vec::new();
     let mut summary = MatchSummary::new();
 
     let companies = at::read_companies(&run.path(at::COMPANIES))?;
@@ -170,6 +173,7 @@ pub fn run(
         client_candidates,
         &company_links,
         &mut files,
+        &mut layouts,
         &mut summary,
     )?;
 
@@ -207,6 +211,7 @@ pub fn run(
             candidates,
             &links,
             &mut files,
+            &mut layouts,
             &mut summary,
         )?;
     }
@@ -290,8 +295,26 @@ pub fn run(
             candidates,
             &links,
             &mut files,
+            &mut layouts,
             &mut summary,
         )?;
+    }
+
+    match pipeline.review.format {
+        crate::pipeline::ReviewFormat::Csv => {
+            for tables in &layouts {
+                files.extend(crate::review::write_csv(&run.dir, tables)?);
+            }
+        }
+        crate::pipeline::ReviewFormat::Xlsx => {
+            crate::review::workbook::write_workbook(&run.dir, &layouts)?;
+            let rows = layouts
+                .iter()
+                .flat_map(|t| t.by_action.values())
+                .map(|r| r.len() as u64)
+                .sum();
+            files.push((crate::review::workbook::WORKBOOK.to_string(), rows));
+        }
     }
 
     let mut notes = BTreeMap::new();
@@ -359,6 +382,7 @@ fn write_entity(
     mut candidates: Vec<CandidateRow>,
     links: &BTreeMap<AutotaskId, Link>,
     files: &mut Vec<(String, u64)>,
+    layouts: &mut Vec<crate::review::EntityTables>,
     summary: &mut MatchSummary,
 ) -> Result<(), MatchStageError> {
     apply_remembered(&mut rows, &ledger.decisions(entity)?, links);
@@ -383,13 +407,7 @@ fn write_entity(
             .cmp(&b.name.to_lowercase())
             .then(a.passportal_id.cmp(&b.passportal_id))
     });
-    files.extend(crate::review::write_tables(
-        &run.dir,
-        &run.id,
-        entity,
-        rows,
-        &candidates,
-    )?);
+    layouts.push(crate::review::layout(&run.id, entity, rows, &candidates));
     let counts = summary.entry(entity).or_default();
     for r in rows {
         *counts.entry(r.action).or_default() += 1;

@@ -21,7 +21,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Loads killed before one is let finish.
-const KILLS: usize = 0;
+const KILLS: usize = 10;
 /// The simulator's answer time per request (the load's pace is `concurrency / LATENCY`).
 const LATENCY_MS: u64 = 10;
 /// Share of creates applied and then answered only after `HANG_MS`.
@@ -98,7 +98,7 @@ impl Cli {
             .arg("--pipeline")
             .arg(&self.pipeline)
             .envs(&self.env)
-            .env("ATPP_LOG", "info")
+            .env_remove("ATPP_LOG")
             .stdin(Stdio::null());
         cmd
     }
@@ -114,17 +114,24 @@ impl Cli {
         );
     }
 
-    /// Start `atpp load`, kill it after `after` unless it ended before; its status if it ended.
-    fn load_killed_after(&self, after: Duration) -> Option<ExitStatus> {
+    /// Start `atpp load` and kill it when `when` says so (polled every few milliseconds; it
+    /// gets the time since the start), unless it ended before; its status if it ended.
+    fn load_killed_when(&self, mut when: impl FnMut(Duration) -> bool) -> Option<ExitStatus> {
         let mut child = self
             .command("load")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("atpp starts");
-        std::thread::sleep(after);
-        if let Some(status) = child.try_wait().expect("wait") {
-            return Some(status);
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if when(start.elapsed()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(3));
         }
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
@@ -212,10 +219,29 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
     let scratch = dir.path().join("ledger-copy");
     let mut kills = 0;
     let mut applied_unrecorded = Vec::new();
+    let mut progress = Vec::new();
     let mut finished = None;
     while kills < KILLS {
-        let after = Duration::from_millis(rng.gen_range(300..2_500));
-        if let Some(status) = cli.load_killed_after(after) {
+        // Most kills land once the load has applied a random share of what is left (spread
+        // over the whole load, whatever the machine's speed); some at a random moment of its
+        // start (ledger recovery, reading the plan, reconciling).
+        let status = if rng.gen_bool(0.25) {
+            let after = Duration::from_millis(rng.gen_range(50..1_500));
+            cli.load_killed_when(|t| t >= after)
+        } else {
+            let left = companies.create.len() as u64 - world.passportal.creates();
+            let step = rng.gen_range(1..=2 * left / (KILLS - kills + 1) as u64);
+            let target = world.passportal.creates() + step;
+            let extra = Duration::from_millis(rng.gen_range(0..60));
+            let mut reached: Option<Duration> = None;
+            cli.load_killed_when(|t| {
+                if reached.is_none() && world.passportal.creates() >= target {
+                    reached = Some(t);
+                }
+                reached.is_some_and(|r| t >= r + extra)
+            })
+        };
+        if let Some(status) = status {
             finished = Some(status);
             break;
         }
@@ -235,17 +261,21 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
             .filter(|c| !before_ids.contains(&c.id) && !linked.contains(&c.id))
             .count();
         applied_unrecorded.push(unrecorded);
+        progress.push(linked.len());
     }
+    let killed = started.elapsed();
     let last = match finished {
         Some(status) => status,
         None => cli.command("load").status().expect("final load runs"),
     };
     assert!(last.success(), "the last load exits 0, not {last}");
     eprintln!(
-        "crash test: {} rows to create, {kills} kills, creates applied but unrecorded at each \
-         kill {applied_unrecorded:?}; setup {:.1}s, total {:.1}s",
+        "crash test: {} rows to create, {kills} kills; clients linked at each kill {progress:?}, \
+         creates applied but unrecorded at each kill {applied_unrecorded:?}; setup {:.1}s, \
+         kills done at {:.1}s, total {:.1}s",
         companies.create.len(),
         setup.as_secs_f64(),
+        killed.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
     assert!(

@@ -141,6 +141,9 @@ impl Tables {
     }
 }
 
+/// A change an analyst makes to one table (given its action name) before saving.
+type Edit = Box<dyn Fn(&str, &mut Vec<Vec<String>>)>;
+
 fn decisions(plan: &Plan) -> String {
     serde_json::to_string(&plan.entities[&Entity::Companies]).unwrap()
 }
@@ -154,7 +157,7 @@ async fn every_way_a_spreadsheet_saves_the_tables_gives_the_same_decisions() {
     let tables = Tables::new(&run.dir);
     let want = decisions(&baseline);
 
-    let variations: Vec<(&str, Save, Box<dyn Fn(&str, &mut Vec<Vec<String>>)>)> = vec![
+    let variations: Vec<(&str, Save, Edit)> = vec![
         ("Excel CSV UTF-8", EXCEL_UTF8, Box::new(|_, _| {})),
         ("Excel CSV (Windows-1252)", EXCEL_ANSI, Box::new(|_, _| {})),
         (
@@ -246,7 +249,6 @@ async fn each_mistake_is_refused_naming_file_row_and_column() {
     let tables = Tables::new(&run.dir);
     let col = |rows: &Vec<Vec<String>>, name: &str| rows[0].iter().position(|h| h == name).unwrap();
 
-    type Edit = Box<dyn Fn(&str, &mut Vec<Vec<String>>)>;
     let cases: Vec<(&str, Edit)> = vec![
         (
             "review/companies.create.csv: row 1, column passportal_id: required column is missing",
@@ -422,4 +424,71 @@ fn names_of_any_kind_survive_a_round_trip() {
             }
         }
     }
+}
+
+/// `--format xlsx`: one workbook per run; an analyst's edits in it are read back like the CSV
+/// files' (a create turned into an exclude, a suggestion accepted), and a workbook changed after
+/// the plan is refused by the load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workbook_is_read_back_like_the_csv_files() {
+    use atpp::review::workbook::{read_sheet, WORKBOOK};
+    let mut t = TestWorld::start(&MspSpec::demo(23)).await;
+    t.app.pipeline.review.format = atpp::pipeline::ReviewFormat::Xlsx;
+    let (run, _) = t.app.extract().await.expect("extract");
+    t.app.match_run(Some(&run.id)).expect("match");
+    let path = run.path(WORKBOOK);
+    assert!(path.is_file());
+    assert!(!run.path("review/companies.create.csv").exists());
+    let (_, baseline) = t.app.plan(Some(&run.id)).expect("plan as written");
+
+    // Rewrite the workbook with one create excluded, as Excel would save it.
+    let mut sheets = Vec::new();
+    let book = calamine::open_workbook_auto(&path).unwrap();
+    use calamine::Reader;
+    for name in book.sheet_names() {
+        let mut rows: Vec<Vec<String>> = read_sheet(&path, &name)
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        if name == "companies.create" {
+            rows[1][0] = "Exclude".into();
+        }
+        sheets.push((name, rows));
+    }
+    let excluded: i64 = sheets
+        .iter()
+        .find(|(n, _)| n == "companies.create")
+        .map(|(_, rows)| rows[1][2].parse().unwrap())
+        .unwrap();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in &sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                // Excel keeps ids typed as numbers: write them so.
+                match cell.parse::<f64>() {
+                    Ok(n) if c == 2 => ws.write_number(r as u32, c as u16, n).map(|_| ()),
+                    _ => ws.write_string(r as u32, c as u16, cell).map(|_| ()),
+                }
+                .unwrap();
+            }
+        }
+    }
+    wb.save(&path).unwrap();
+
+    // The load refuses: the workbook changed after the plan.
+    let err = t.app.load(Some(&run.id)).await.expect_err("stale");
+    assert!(format!("{err:#}").contains("re-run `atpp plan`"), "{err:#}");
+    let (_, plan) = t
+        .app
+        .plan(Some(&run.id))
+        .expect("plan of the edited workbook");
+    let before = &baseline.entities[&Entity::Companies];
+    let after = &plan.entities[&Entity::Companies];
+    assert_eq!(after.create.len(), before.create.len() - 1);
+    assert!(after.exclude.contains(&excluded));
+    assert_eq!(after.link, before.link);
 }

@@ -334,7 +334,7 @@ pub(super) fn company_children(
     // Locations.
     let n_locations = 1 + rng.gen_range(0..spec.locations_per_company.max(1) * 2 - 1);
     let mut location_ids = Vec::new();
-    for k in 0..n_locations.min(LOCATION_NAMES.len()) {
+    for (k, location_name) in LOCATION_NAMES.iter().enumerate().take(n_locations) {
         at_ids.location += rng.gen_range(1..3);
         let id = at_ids.location;
         // Unique within the company: a renamed location is still found by its address.
@@ -346,7 +346,7 @@ pub(super) fn company_children(
         let loc = AtLocation {
             id,
             company_id,
-            name: LOCATION_NAMES[k].to_string(),
+            name: location_name.to_string(),
             address1: Some(address.clone()),
             address2: None,
             city: Some("Denver".into()),
@@ -471,7 +471,7 @@ pub(super) fn company_children(
             vec![(fields::EMAIL, format!("frontdesk@{domain}"))],
         ));
         // Now and then the same e-mail twice in Passportal: the contact must wait for review.
-        if company_index % 25 == 0 {
+        if company_index.is_multiple_of(25) {
             if let Some((contact_id, client, email)) = first_email_doc {
                 pp.documents.push(doc(
                     pp_ids.doc(),
