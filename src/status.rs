@@ -8,6 +8,7 @@ use crate::entity::Entity;
 use crate::lock::LockInfo;
 use crate::plan::{Plan, PLAN_FILE};
 use crate::staging::{Manifest, Run, Staging, StagingError};
+use crate::transform::{proposals_path, Action};
 use chrono::{DateTime, Utc};
 use duckdb::{AccessMode, Config, Connection};
 use serde::Serialize;
@@ -59,6 +60,8 @@ pub struct ReviewWaiting {
     pub latest_waiting: BTreeMap<String, u64>,
     /// Runs whose review tables were written but no plan made of them: rows in those tables.
     pub unplanned_runs: Vec<UnplannedRun>,
+    /// Tables that could not be read, and why.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -218,41 +221,6 @@ fn run_status(
     }
 }
 
-/// A review table row as status reads it (lowercase, unescaped).
-struct ReviewRow {
-    action: String,
-    reason: String,
-    autotask_id: Option<i64>,
-}
-
-/// The rows of a review table; `None` when it cannot be read.
-fn review_rows(path: &Path) -> Option<Vec<ReviewRow>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let text = text.trim_start_matches('\u{feff}');
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header = reader.headers().ok()?.clone();
-    let col = |name: &str| header.iter().position(|h| h.trim() == name);
-    let (action, reason) = (col(crate::review::ACTION)?, col("reason"));
-    let id = col(crate::review::AUTOTASK_ID);
-    let mut out = Vec::new();
-    for record in reader.records() {
-        let record = record.ok()?;
-        let cell = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .map(|c| crate::review::unescape_cell(c.trim()).to_ascii_lowercase())
-                .unwrap_or_default()
-        };
-        out.push(ReviewRow {
-            action: cell(Some(action)),
-            reason: cell(reason),
-            autotask_id: cell(id).parse().ok(),
-        });
-    }
-    Some(out)
-}
-
 /// The ids of a list in a plan's entity (`create`, `pending`), read loosely from `plan.json`.
 fn plan_ids(plan: Option<&serde_json::Value>, entity: Entity, list: &str) -> BTreeSet<i64> {
     plan.and_then(|p| {
@@ -265,24 +233,54 @@ fn plan_ids(plan: Option<&serde_json::Value>, entity: Entity, list: &str) -> BTr
     .unwrap_or_default()
 }
 
-fn latest_waiting(run: &Run, planned: bool) -> BTreeMap<String, u64> {
-    let plan: Option<serde_json::Value> = planned
+/// A create row whose reason says the matcher was unsure (`ambiguous...`, `suggested...`).
+fn is_uncertain_create(d: &crate::review::Decision) -> bool {
+    let reason = d.cells.get("reason").map(|r| r.trim().to_ascii_lowercase());
+    d.action == Action::Create
+        && reason.is_some_and(|r| r.starts_with("ambiguous") || r.starts_with("suggested"))
+}
+
+fn unreadable(run: &Run, entity: Entity, e: crate::review::ReviewError) -> String {
+    let why = match e {
+        crate::review::ReviewError::Invalid(p) => format!("{} problem(s)", p.len()),
+        other => other.to_string(),
+    };
+    format!(
+        "the {entity} review tables of run {} cannot be read ({why}): `atpp plan --run {}` \
+         names the problems",
+        run.id, run.id
+    )
+}
+
+/// Rows of the latest run waiting for a decision (see `ReviewWaiting::latest_waiting`); tables
+/// that cannot be read are said in `notes`.
+fn latest_waiting(
+    run: &Run,
+    manifest: &Manifest,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, u64> {
+    let plan: Option<serde_json::Value> = done(manifest, "plan")
         .then(|| std::fs::read_to_string(run.path(PLAN_FILE)).ok())
         .flatten()
         .and_then(|t| serde_json::from_str(&t).ok());
+    let matched = manifest
+        .stages
+        .get("match")
+        .filter(|_| done(manifest, "match"));
     let mut out = BTreeMap::new();
     for &entity in Entity::ALL {
         let applied = plan_ids(plan.as_ref(), entity, "create");
         let mut waiting = plan_ids(plan.as_ref(), entity, "pending");
-        let path = run.path(&format!("review/{}.create.csv", entity.as_str()));
-        for row in review_rows(&path).unwrap_or_default() {
-            let uncertain =
-                row.reason.starts_with("ambiguous") || row.reason.starts_with("suggested");
-            match row.autotask_id {
-                Some(id) if row.action == "create" && uncertain && !applied.contains(&id) => {
-                    waiting.insert(id);
-                }
-                _ => {}
+        let has_tables = matched.is_some_and(|m| m.files.contains_key(&proposals_path(entity)));
+        if has_tables {
+            match crate::review::read_decisions(&run.dir, &run.id, entity) {
+                Ok(decisions) => waiting.extend(
+                    decisions
+                        .iter()
+                        .filter(|d| is_uncertain_create(d) && !applied.contains(&d.autotask_id))
+                        .map(|d| d.autotask_id),
+                ),
+                Err(e) => notes.push(unreadable(run, entity, e)),
             }
         }
         if !waiting.is_empty() {
@@ -292,15 +290,22 @@ fn latest_waiting(run: &Run, planned: bool) -> BTreeMap<String, u64> {
     out
 }
 
-fn review_table_rows(run: &Run) -> u64 {
-    let mut n = 0;
-    for entity in Entity::ALL {
-        for action in ["match", "create", "exclude"] {
-            let path = run.path(&format!("review/{}.{action}.csv", entity.as_str()));
-            n += review_rows(&path).map_or(0, |r| r.len() as u64);
-        }
-    }
-    n
+/// Rows in a run's review tables (the match/create/exclude tables or the workbook), as written.
+fn review_table_rows(manifest: &Manifest) -> u64 {
+    let Some(matched) = manifest.stages.get("match") else {
+        return 0;
+    };
+    matched
+        .files
+        .iter()
+        .filter(|(rel, _)| {
+            rel.as_str() == crate::review::workbook::WORKBOOK
+                || Action::ALL
+                    .iter()
+                    .any(|a| rel.starts_with("review/") && rel.ends_with(&format!(".{a}.csv")))
+        })
+        .map(|(_, f)| f.rows)
+        .sum()
 }
 
 fn file_size(path: &Path) -> u64 {
@@ -376,12 +381,12 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
             ));
         }
         if latest {
-            review.latest_waiting = latest_waiting(&run, done(&manifest, "plan"));
+            review.latest_waiting = latest_waiting(&run, &manifest, &mut review.notes);
         }
         if done(&manifest, "match") && !done(&manifest, "plan") {
             review.unplanned_runs.push(UnplannedRun {
                 run_id: id.clone(),
-                rows: review_table_rows(&run),
+                rows: review_table_rows(&manifest),
             });
         }
         if orphans.is_none() && done(&manifest, "plan") {
@@ -499,7 +504,10 @@ pub fn render(status: &Status) -> String {
             u.run_id, u.rows, u.run_id
         ));
     }
-    if uncertain == 0 && review.unplanned_runs.is_empty() {
+    for note in &review.notes {
+        out.push_str(&format!("  {note}\n"));
+    }
+    if uncertain == 0 && review.unplanned_runs.is_empty() && review.notes.is_empty() {
         out.push_str("  nothing\n");
     }
 

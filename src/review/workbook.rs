@@ -108,12 +108,12 @@ fn text(d: &Data) -> String {
     }
 }
 
+/// Rows of cells with their 1-based row numbers, header first.
+pub type SheetRows = Vec<(u64, Vec<String>)>;
+
 /// The rows of one sheet with their 1-based row numbers (header first), or none when the
 /// workbook has no such sheet.
-pub fn read_sheet(
-    path: &Path,
-    name: &str,
-) -> Result<Option<Vec<(u64, Vec<String>)>>, WorkbookError> {
+pub fn read_sheet(path: &Path, name: &str) -> Result<Option<SheetRows>, WorkbookError> {
     let err = |message: String| WorkbookError::Read {
         path: path.to_path_buf(),
         message,
