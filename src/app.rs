@@ -198,6 +198,7 @@ impl App {
             client: &client,
             concurrency: self.pipeline.load.concurrency,
             dry_run,
+            update_matched: self.pipeline.load.update_matched,
         };
         let summary = crate::load::run(&ctx)
             .await

@@ -415,6 +415,10 @@ pub struct LoadConfig {
     /// Writes in flight at once.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// "Autotask wins": update matched documents whose Autotask-owned fields (title, name,
+    /// e-mail, phone, address, serial number, type, host name) differ, and only then.
+    #[serde(default)]
+    pub update_matched: bool,
 }
 
 fn default_concurrency() -> usize {
@@ -428,6 +432,7 @@ impl Default for LoadConfig {
     fn default() -> Self {
         LoadConfig {
             concurrency: default_concurrency(),
+            update_matched: false,
         }
     }
 }

@@ -9,6 +9,7 @@
 mod create;
 mod payload;
 mod reconcile;
+mod update;
 
 pub use payload::{Payload, Sources};
 
@@ -53,7 +54,7 @@ pub struct LoadCounts {
     pub failed: u64,
 }
 
-/// A row that failed or was skipped, for `load/errors.csv`.
+/// A row the load did not do, for `load/errors.csv`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RowError {
     pub entity: String,
@@ -89,6 +90,8 @@ pub struct LoadContext<'a> {
     pub client: &'a PassportalClient,
     pub concurrency: usize,
     pub dry_run: bool,
+    /// Update matched documents whose Autotask-owned fields differ ("Autotask wins").
+    pub update_matched: bool,
 }
 
 /// Apply the frozen plan of `run`.
@@ -99,7 +102,10 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
     let creating: Vec<Entity> = plan
         .entities
         .iter()
-        .filter(|(_, p)| !p.create.is_empty())
+        .filter(|(_, p)| {
+            !p.create.is_empty()
+                || (ctx.update_matched && (!p.link.is_empty() || !p.linked.is_empty()))
+        })
         .map(|(e, _)| *e)
         .collect();
     let sources = Sources::read(ctx.run, &creating)?;
@@ -121,6 +127,17 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
                 &mut summary,
             )
             .await?;
+            if ctx.update_matched {
+                update::update_matched(
+                    ctx,
+                    *entity,
+                    entity_plan,
+                    &sources,
+                    &mut counts,
+                    &mut summary,
+                )
+                .await?;
+            }
         }
         summary.entities.insert(*entity, counts);
     }
