@@ -306,24 +306,16 @@ pub fn ci_row(c: &AtConfigurationItem, label: Option<String>) -> ConfigurationIt
 
 /// A generated document as the Passportal extract stages it.
 pub fn document_row(d: &PpDocument) -> DocumentRow {
-    use crate::passportal::fields;
-    let f = |label: &str| d.field(label).map(str::to_string);
-    DocumentRow {
+    use crate::passportal::DocType as Wire;
+    crate::extract::passportal::document_row(&crate::passportal::Document {
         id: d.id,
         client_id: d.client_id,
-        doc_type: d.doc_type.as_str().to_string(),
+        doc_type: match d.doc_type {
+            DocType::Contact => Wire::Contact,
+            DocType::Location => Wire::Location,
+            DocType::Asset => Wire::Asset,
+        },
         title: d.title.clone(),
-        autotask_id: f(fields::AUTOTASK_ID).and_then(|v| v.parse().ok()),
-        first_name: f(fields::FIRST_NAME),
-        last_name: f(fields::LAST_NAME),
-        email: f(fields::EMAIL),
-        phone: f(fields::PHONE),
-        address: f(fields::ADDRESS),
-        city: f(fields::CITY),
-        state: f(fields::STATE),
-        postal_code: f(fields::POSTAL_CODE),
-        serial_number: f(fields::SERIAL_NUMBER),
-        asset_type: f(fields::ASSET_TYPE),
-        hostname: f(fields::HOSTNAME),
-    }
+        fields: d.fields.clone(),
+    })
 }
