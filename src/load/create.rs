@@ -4,10 +4,11 @@
 //! (see `reconcile`) before creating anything again. Creates are never blindly retried.
 //!
 //! Requests are pipelined: `concurrency` are always in flight. Intents are committed a batch at
-//! a time (`concurrency × CHUNK_PER_SLOT` rows) just before the batch's first request is needed,
-//! in the same transaction as the outcomes received so far; outcomes are also committed once
-//! they have waited `OUTCOMES_WAIT`. A slow answer holds up only its own slot, and the ledger
-//! costs about one commit per batch (DuckDB's cost is per commit and statement, not per row).
+//! a time (`concurrency × CHUNK_PER_SLOT` rows) while the previous batch's last requests are in
+//! flight, in the same transaction as the outcomes received so far; outcomes are also committed
+//! once they have waited `OUTCOMES_WAIT`. A slow answer holds up only its own slot, and the
+//! ledger costs about one commit per batch (the bench, `cargo bench --bench perf -- load`,
+//! reports its share of the wall time).
 
 use super::reconcile::Reconciler;
 use super::{parent_client, LoadContext, LoadCounts, LoadError, LoadSummary, Payload, RowError};
@@ -275,23 +276,26 @@ async fn send_all(
     let entity = pending.entity;
     let concurrency = ctx.concurrency.max(1);
     let batch = concurrency * CHUNK_PER_SLOT;
-    let mut queue = rows.into_iter();
+    let mut queue = rows.into_iter().peekable();
     let mut ready: VecDeque<Row> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
     loop {
-        while in_flight.len() < concurrency {
-            if ready.is_empty() {
-                ready.extend(queue.by_ref().take(batch));
-                if ready.is_empty() {
-                    break;
-                }
-                for row in &ready {
-                    pending.state(row.id, WriteState::Intent, None, None);
-                }
-                // The intents land (with the outcomes so far) before any of these requests.
-                pending.commit(summary)?;
+        // The next batch's intents are committed while the requests in flight (each polled
+        // once by now, so in the HTTP client's hands) are on their way, before the rows ready
+        // run out.
+        if ready.len() < concurrency && queue.peek().is_some() {
+            let next: Vec<Row> = queue.by_ref().take(batch).collect();
+            for row in &next {
+                pending.state(row.id, WriteState::Intent, None, None);
             }
-            let row = ready.pop_front().expect("not empty");
+            // The intents land (with the outcomes so far) before any of these requests.
+            pending.commit(summary)?;
+            ready.extend(next);
+        }
+        while in_flight.len() < concurrency {
+            let Some(row) = ready.pop_front() else {
+                break;
+            };
             in_flight.push(send(ctx.client, row.id, row.payload));
         }
         let Some((id, payload, result)) = in_flight.next().await else {

@@ -27,6 +27,8 @@ const LATENCY_MS: u64 = 10;
 /// Share of creates applied and then answered only after `HANG_MS`.
 const HANG_RATE: f64 = 0.01;
 const HANG_MS: u64 = 400;
+/// A load running this long is stuck: the test fails instead of waiting for ever.
+const STUCK: Duration = Duration::from_secs(300);
 
 /// ~5,000 companies to create: few already in Passportal, a few planted duplicate names (two
 /// Autotask companies of one name and a Passportal client of that name, all to be created).
@@ -131,6 +133,10 @@ impl Cli {
             if when(start.elapsed()) {
                 break;
             }
+            if start.elapsed() > STUCK {
+                child.kill().expect("SIGKILL");
+                panic!("a load ran for {STUCK:?} without finishing or being killed");
+            }
             std::thread::sleep(Duration::from_millis(3));
         }
         child.kill().expect("SIGKILL");
@@ -230,7 +236,7 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
             cli.load_killed_when(|t| t >= after)
         } else {
             let left = companies.create.len() as u64 - world.passportal.creates();
-            let step = rng.gen_range(1..=2 * left / (KILLS - kills + 1) as u64);
+            let step = rng.gen_range(1..=(2 * left / (KILLS - kills + 1) as u64).max(1));
             let target = world.passportal.creates() + step;
             let extra = Duration::from_millis(rng.gen_range(0..60));
             let mut reached: Option<Duration> = None;
@@ -264,11 +270,19 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
         progress.push(linked.len());
     }
     let killed = started.elapsed();
-    let last = match finished {
-        Some(status) => status,
-        None => cli.command("load").status().expect("final load runs"),
-    };
-    assert!(last.success(), "the last load exits 0, not {last}");
+    match finished {
+        Some(status) => assert!(status.success(), "the last load exits 0, not {status}"),
+        None => {
+            let out = cli.command("load").output().expect("final load runs");
+            assert!(
+                out.status.success(),
+                "the last load exits 0, not {}: {}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
     eprintln!(
         "crash test: {} rows to create, {kills} kills; clients linked at each kill {progress:?}, \
          creates applied but unrecorded at each kill {applied_unrecorded:?}; setup {:.1}s, \
