@@ -126,7 +126,7 @@ impl App {
                 if let Some(w) = ledger.watermark(*entity)? {
                     at_options.watermarks.insert(*entity, w);
                 }
-                if self.pipeline.extract.sweep_deletions {
+                if self.pipeline.extract.sweep_deletions && self.sweep_due(*entity)? {
                     let ids = ledger.links(*entity)?.into_keys().map(|id| id.0).collect();
                     at_options.known.insert(*entity, ids);
                 }
@@ -146,6 +146,33 @@ impl App {
             ledger.set_watermark(*entity, *watermark, &run.id)?;
         }
         Ok((run, summary))
+    }
+
+    /// Whether deletions of `entity` are to be checked in this extract: `extract.sweep_every_days`
+    /// have passed since the last extract that checked them (from the runs' manifests).
+    fn sweep_due(&self, entity: Entity) -> anyhow::Result<bool> {
+        let days = self.pipeline.extract.sweep_every_days;
+        if days == 0 {
+            return Ok(true);
+        }
+        for id in self.staging.run_ids()?.iter().rev() {
+            let Ok(stage) = self.staging.run(Some(id)).and_then(|r| r.stage("extract")) else {
+                continue;
+            };
+            let checked = stage
+                .notes
+                .get("autotask_entities")
+                .and_then(|e| e.as_object())
+                .into_iter()
+                .flat_map(|e| e.values())
+                .any(|e| {
+                    e["endpoint"] == entity.autotask_endpoint() && e["deletions_checked"] == true
+                });
+            if let (true, Some(at)) = (checked, stage.finished_at) {
+                return Ok(chrono::Utc::now() - at >= chrono::Duration::days(i64::from(days)));
+            }
+        }
+        Ok(true)
     }
 
     /// Match a run's extract into review tables.

@@ -311,6 +311,11 @@ pub struct ExtractConfig {
     /// them in `extract/autotask/deleted.parquet`.
     #[serde(default)]
     pub sweep_deletions: bool,
+    /// Sweep an entity at most every this many days (the last check is read from earlier runs'
+    /// manifests); 0 sweeps on every run. An id sweep of an incrementally read entity costs
+    /// ceil(N/500) requests of the tenant's hourly threshold.
+    #[serde(default)]
+    pub sweep_every_days: u32,
     /// A sweep that would retire more than this share of an entity's linked records stops the
     /// run with an error instead.
     #[serde(default = "default_max_deleted_share")]
@@ -357,6 +362,7 @@ impl Default for ExtractConfig {
             incremental: false,
             overlap_secs: default_overlap_secs(),
             sweep_deletions: false,
+            sweep_every_days: 0,
             max_deleted_share: default_max_deleted_share(),
             max_threshold_share: None,
             max_in_flight_per_endpoint: default_max_in_flight(),

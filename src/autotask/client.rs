@@ -86,6 +86,25 @@ fn decode<T: DeserializeOwned>(route: &str, body: &[u8]) -> Result<T, AutotaskEr
     })
 }
 
+/// Decode a large answer (a page of 500 records) on a blocking thread, small ones in place:
+/// decoding is CPU work that would otherwise hold up the other requests' I/O.
+async fn decode_off_thread<T: DeserializeOwned + Send + 'static>(
+    route: String,
+    body: Vec<u8>,
+) -> Result<T, AutotaskError> {
+    if body.len() < 64 * 1024 {
+        return decode(&route, &body);
+    }
+    match tokio::task::spawn_blocking(move || decode(&route, &body)).await {
+        Ok(decoded) => decoded,
+        Err(e) => Err(AutotaskError::Decode {
+            route: "decode".into(),
+            path: String::new(),
+            message: e.to_string(),
+        }),
+    }
+}
+
 impl AutotaskClient {
     /// Discover the tenant's zone and return a client bound to it.
     pub async fn connect(
@@ -226,7 +245,7 @@ impl AutotaskClient {
 
     /// One call with retries: throttling, thread-threshold, 5xx, truncated bodies and dropped
     /// connections are retried with backoff; a 401 re-resolves the zone once (tenants move).
-    async fn call<T: DeserializeOwned>(
+    async fn call<T: DeserializeOwned + Send + 'static>(
         &self,
         endpoint: &str,
         method: Method,
@@ -240,17 +259,21 @@ impl AutotaskClient {
             attempt += 1;
             // Hold one of the endpoint's slots for the attempt only, never across the backoff.
             let permit = slot.acquire().await.expect("semaphore never closed");
-            let outcome = match self.attempt(endpoint, method.clone(), path, body).await {
-                Ok(bytes) => match decode::<T>(&format!("{method} {path}"), &bytes) {
-                    Ok(value) => return Ok(value),
-                    Err(error) => Attempt {
-                        error,
-                        retry_after: None,
-                    },
-                },
+            let answer = self.attempt(endpoint, method.clone(), path, body).await;
+            // The answer is in: the server's slot is free, decoding is ours.
+            drop(permit);
+            let outcome = match answer {
+                Ok(bytes) => {
+                    match decode_off_thread::<T>(format!("{method} {path}"), bytes).await {
+                        Ok(value) => return Ok(value),
+                        Err(error) => Attempt {
+                            error,
+                            retry_after: None,
+                        },
+                    }
+                }
                 Err(a) => a,
             };
-            drop(permit);
             if matches!(outcome.error, AutotaskError::BadSecret { .. }) && !rediscovered {
                 rediscovered = true;
                 let base = discover(&self.http, &self.config, &self.credentials).await?;
@@ -274,7 +297,7 @@ impl AutotaskClient {
     }
 
     /// One query page of `entity` (e.g. `Companies`).
-    pub async fn query<T: DeserializeOwned>(
+    pub async fn query<T: DeserializeOwned + Send + 'static>(
         &self,
         entity: &str,
         query: &Query,
@@ -293,7 +316,7 @@ impl AutotaskClient {
     /// A query whose answer says how many items it holds (`pageDetails.count`): an answer
     /// whose items disagree with it was cut short on the way and is retried like a truncated
     /// body, never read as "no more records".
-    async fn call_checked<T: DeserializeOwned>(
+    async fn call_checked<T: DeserializeOwned + Send + 'static>(
         &self,
         entity: &str,
         path: &str,
@@ -326,7 +349,7 @@ impl AutotaskClient {
     }
 
     /// The next keyset page: records with id above `after` (or all from id 0), ascending.
-    pub async fn query_after<T: DeserializeOwned>(
+    pub async fn query_after<T: DeserializeOwned + Send + 'static>(
         &self,
         entity: &str,
         filters: &[Filter],
@@ -340,7 +363,7 @@ impl AutotaskClient {
     /// A keyset page within an id range: records with id above `after` (or from id 0) and at
     /// most `upto`, ascending. Disjoint ranges page independently, which is how one entity keeps
     /// several requests in flight.
-    pub async fn query_range<T: DeserializeOwned>(
+    pub async fn query_range<T: DeserializeOwned + Send + 'static>(
         &self,
         entity: &str,
         filters: &[Filter],

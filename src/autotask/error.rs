@@ -66,3 +66,25 @@ impl AutotaskError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thread_threshold_is_retried_whatever_its_status() {
+        let http = |status: u16, message: &str| AutotaskError::Http {
+            route: "POST Contacts/query".into(),
+            status,
+            message: message.into(),
+        };
+        let thread = "Thread Threshold Exceeded: ... Itgenatr005";
+        for status in [400, 403, 405, 500] {
+            assert!(http(status, thread).is_retryable(), "{status}");
+        }
+        assert!(http(429, "slow down").is_retryable());
+        assert!(http(503, "").is_retryable());
+        assert!(!http(400, "Unable to find colour in the Contacts Entity.").is_retryable());
+        assert!(!http(404, "No HTTP resource was found").is_retryable());
+    }
+}

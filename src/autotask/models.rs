@@ -167,56 +167,139 @@ pub fn parse_datetime(s: &str) -> Option<Result<DateTime<Utc>, String>> {
     Some(Err(format!("not a date: {s:?}")))
 }
 
+/// One JSON value as the lenient field readers see it, read without building a
+/// `serde_json::Value` (a page of 500 records has some 10,000 of them): strings are borrowed
+/// from the answer when they can be.
+enum Scalar<'de> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(std::borrow::Cow<'de, str>),
+    /// An object or array where a scalar was expected.
+    Other(Value),
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{MapAccess, SeqAccess, Visitor};
+        use std::borrow::Cow;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
+                Scalar::deserialize(d)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
+                Ok(i64::try_from(v).map_or(Scalar::Float(v as f64), Scalar::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<Scalar<'de>, A::Error> {
+                let de = serde::de::value::SeqAccessDeserializer::new(a);
+                Ok(Scalar::Other(Value::deserialize(de)?))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Scalar<'de>, A::Error> {
+                let de = serde::de::value::MapAccessDeserializer::new(a);
+                Ok(Scalar::Other(Value::deserialize(de)?))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl std::fmt::Display for Scalar<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Null => f.write_str("null"),
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Float(x) => write!(f, "{x}"),
+            Scalar::Str(s) => write!(f, "{s:?}"),
+            Scalar::Other(v) => write!(f, "{v}"),
+        }
+    }
+}
+
 pub(crate) fn datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    match Option::<String>::deserialize(d)? {
-        None => Ok(None),
-        Some(s) => parse_datetime(&s)
+    match Scalar::deserialize(d)? {
+        Scalar::Null => Ok(None),
+        Scalar::Str(s) => parse_datetime(&s)
             .transpose()
             .map_err(serde::de::Error::custom),
+        other => Err(serde::de::Error::custom(format!("not a date: {other}"))),
     }
 }
 
 /// Text, with `""` kept as-is but JSON numbers accepted (some tenants send numeric strings bare).
 pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(other) => Some(other.to_string()),
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::Null => None,
+        Scalar::Str(s) => Some(s.into_owned()),
+        Scalar::Bool(b) => Some(b.to_string()),
+        Scalar::Int(i) => Some(i.to_string()),
+        Scalar::Float(x) => Some(x.to_string()),
+        Scalar::Other(v) => Some(v.to_string()),
     })
 }
 
 /// An integer sent as a number or a numeric string; `""` is none.
 pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("not an integer: {n}"))),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s
+    let bad =
+        |what: &dyn std::fmt::Display| serde::de::Error::custom(format!("not an integer: {what}"));
+    match Scalar::deserialize(d)? {
+        Scalar::Null => Ok(None),
+        Scalar::Int(i) => Ok(Some(i)),
+        Scalar::Float(x) if x.fract() == 0.0 => Ok(Some(x as i64)),
+        Scalar::Str(s) if s.trim().is_empty() => Ok(None),
+        Scalar::Str(s) => s
             .trim()
             .parse()
             .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("not an integer: {s:?}"))),
-        Some(other) => Err(serde::de::Error::custom(format!("not an integer: {other}"))),
+            .map_err(|_| bad(&format!("{s:?}"))),
+        other => Err(bad(&other)),
     }
 }
 
 /// A boolean sent as `true`/`false`, `1`/`0`, or a string of either.
 pub(crate) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(b)),
-        Some(Value::Number(n)) => Ok(Some(n.as_f64().unwrap_or(0.0) != 0.0)),
-        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+    match Scalar::deserialize(d)? {
+        Scalar::Null => Ok(None),
+        Scalar::Bool(b) => Ok(Some(b)),
+        Scalar::Int(i) => Ok(Some(i != 0)),
+        Scalar::Float(x) => Ok(Some(x != 0.0)),
+        Scalar::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
             "" => Ok(None),
             "true" | "1" | "yes" => Ok(Some(true)),
             "false" | "0" | "no" => Ok(Some(false)),
             _ => Err(serde::de::Error::custom(format!("not a boolean: {s:?}"))),
         },
-        Some(other) => Err(serde::de::Error::custom(format!("not a boolean: {other}"))),
+        other => Err(serde::de::Error::custom(format!("not a boolean: {other}"))),
     }
 }
 
@@ -242,6 +325,35 @@ mod tests {
         );
         assert!(parse_datetime("").is_none());
         assert!(parse_datetime("yesterday").unwrap().is_err());
+    }
+
+    #[test]
+    fn fields_read_leniently_from_every_json_form() {
+        #[derive(Deserialize)]
+        struct R {
+            #[serde(default, deserialize_with = "text")]
+            t: Option<String>,
+            #[serde(default, deserialize_with = "int")]
+            i: Option<i64>,
+            #[serde(default, deserialize_with = "boolean")]
+            b: Option<bool>,
+        }
+        let r = |json: &str| serde_json::from_str::<R>(json).unwrap();
+        let x = r(r#"{"t": "a\"b", "i": "42", "b": "1"}"#);
+        assert_eq!(
+            (x.t.as_deref(), x.i, x.b),
+            (Some("a\"b"), Some(42), Some(true))
+        );
+        let x = r(r#"{"t": 7, "i": 3.0, "b": 0}"#);
+        assert_eq!(
+            (x.t.as_deref(), x.i, x.b),
+            (Some("7"), Some(3), Some(false))
+        );
+        let x = r(r#"{"t": null, "i": "", "b": ""}"#);
+        assert_eq!((x.t, x.i, x.b), (None, None, None));
+        assert_eq!(r(r#"{"t": {"a": 1}}"#).t.as_deref(), Some(r#"{"a":1}"#));
+        assert!(serde_json::from_str::<R>(r#"{"i": "x"}"#).is_err());
+        assert!(serde_json::from_str::<R>(r#"{"b": [1]}"#).is_err());
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub fn frame(columns: Vec<Column>) -> DataFrame {
 /// A Parquet file being written batch by batch; `finish` renames it into place.
 pub struct ParquetSink {
     path: PathBuf,
+    /// A name of this writer's own beside `path` (two writers of one file in one process, e.g.
+    /// a failed session's write still finishing and its resumed session's, never share a
+    /// temporary file); renamed to `path` when finished.
+    staged: PathBuf,
     atomic: AtomicFile,
     writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
     rows: u64,
@@ -63,9 +67,12 @@ pub struct ParquetSink {
 
 impl ParquetSink {
     pub fn create(path: &Path) -> Result<ParquetSink, ParquetError> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+        let staged = path.with_file_name(format!(".{name}.{:08x}", rand::random::<u32>()));
         Ok(ParquetSink {
             path: path.to_path_buf(),
-            atomic: AtomicFile::create(path)?,
+            atomic: AtomicFile::create(&staged)?,
+            staged,
             writer: None,
             rows: 0,
         })
@@ -114,6 +121,11 @@ impl ParquetSink {
         writer.finish().map_err(polars_err(&self.path))?;
         drop(writer);
         self.atomic.commit()?;
+        std::fs::rename(&self.staged, &self.path).map_err(|source| StagingError::Io {
+            action: "cannot rename into",
+            path: self.path.clone(),
+            source,
+        })?;
         Ok(self.rows)
     }
 }

@@ -61,7 +61,8 @@ const BODY_LIMIT: usize = 16 << 20;
 /// How the simulated tenant behaves under load.
 #[derive(Clone, Debug)]
 pub struct AutotaskSimOptions {
-    /// Slept before every REST answer.
+    /// How long every REST answer takes, the simulator's own work of finding and rendering it
+    /// included (as a real service's answer time includes its processing).
     pub latency_ms: u64,
     /// Requests per rolling hour before 429 (Autotask: 10,000).
     pub hourly_threshold: u64,
@@ -355,9 +356,9 @@ impl AutotaskSim {
     }
 
     /// Every request under `/atservicesrest/v1.0/` but zone discovery.
-    async fn rest(&self, call: &Call, segments: &[&str]) -> Response {
+    async fn rest(self: &Arc<Self>, call: Arc<Call>, segments: &[&str]) -> Response {
         let Some(route) = classify(segments) else {
-            return self.not_found(call);
+            return self.not_found(&call);
         };
         let allowed = match route {
             Route::Entity(_, EntityOp::Query | EntityOp::Count) => {
@@ -370,7 +371,7 @@ impl AutotaskSim {
             _ => call.method == Method::GET,
         };
         if !allowed {
-            return self.not_allowed(call);
+            return self.not_allowed(&call);
         }
         let latency = Duration::from_millis(self.options.latency_ms);
         if let Some(refusal) = self.refusal(&call.headers) {
@@ -405,15 +406,16 @@ impl AutotaskSim {
             );
         }
         let (fault, slow) = if faultable {
-            self.faults.draw(call)
+            self.faults.draw(&call)
         } else {
             (Fault::None, false)
         };
+        let started = Instant::now();
         let mut delay = latency + self.throttle(used);
         if slow {
             delay += Duration::from_millis(self.options.faults.slow_ms);
         }
-        if !delay.is_zero() {
+        if fault != Fault::None && fault != Fault::Truncated && !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         match fault {
@@ -431,19 +433,32 @@ impl AutotaskSim {
             }
             Fault::None | Fault::Truncated => {}
         }
-        let (status, body) = match self.dispatch(call, route) {
-            Ok(body) => (StatusCode::OK, body),
-            Err(message) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"errors": [message]}),
-            ),
+        // Finding and rendering a page is CPU work: off the async threads, so the other
+        // requests' timers fire on time.
+        let sim = Arc::clone(self);
+        let rendered = tokio::task::spawn_blocking(move || {
+            let (status, body) = match sim.dispatch(&call, route) {
+                Ok(body) => (StatusCode::OK, body),
+                Err(message) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"errors": [message]}),
+                ),
+            };
+            (status, body.to_string().into_bytes())
+        })
+        .await;
+        let Ok((status, mut text)) = rendered else {
+            return errors(StatusCode::INTERNAL_SERVER_ERROR, "The request failed.");
         };
         if fault == Fault::Truncated && status == StatusCode::OK {
-            let mut text = body.to_string().into_bytes();
             text.truncate(text.len() / 2);
-            return (status, [(header::CONTENT_TYPE, JSON)], text).into_response();
         }
-        json_response(status, &body)
+        // The answer takes `delay` in all, the work of finding and rendering it included.
+        let left = delay.saturating_sub(started.elapsed());
+        if !left.is_zero() {
+            tokio::time::sleep(left).await;
+        }
+        (status, [(header::CONTENT_TYPE, JSON)], text).into_response()
     }
 
     /// The answer of an admitted request; `Err` is the message of a 500.
@@ -650,7 +665,7 @@ async fn handle(State(sim): State<Arc<AutotaskSim>>, request: Request) -> Respon
         // A zone the tenant left: 401 with an empty body, as for a wrong secret.
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    sim.rest(&call, &segments).await
+    sim.rest(Arc::new(call), &segments).await
 }
 
 /// Serve the simulator on `bind` (127.0.0.1:0 for a free port).

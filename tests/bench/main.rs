@@ -3,6 +3,7 @@
 //! printing wall time and request counts; README's performance table comes from here.
 
 mod extract;
+mod load;
 mod matching;
 
 use atpp::demo::{World, DEMO_PIPELINE};
@@ -102,6 +103,9 @@ fn main() {
     }
     if wanted("extract") {
         extract::run(&rt);
+    }
+    if wanted("load") {
+        load::run(&rt);
     }
     // Matching cases run each in a child process, so each peak memory is its own.
     let child = |case: &str| {

@@ -8,9 +8,11 @@
 use super::frames::{Labels, Staged};
 use super::ExtractError;
 use crate::extract::parquet::{read_frame, ParquetSink};
-use crate::staging::write_atomic;
+use crate::staging::create_private_dir;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Where progress lives inside the run folder (removed when the extract stage finishes).
@@ -122,9 +124,29 @@ impl Checkpoint {
             })
     }
 
+    /// Write the checkpoint: to a temporary name of its own (a save of a killed session still
+    /// finishing never shares it), synced, then renamed into place.
     pub fn save(&self, run_dir: &Path) -> Result<(), ExtractError> {
         let text = serde_json::to_vec_pretty(self).expect("checkpoint serialises");
-        write_atomic(&Self::path(run_dir, &self.key), &text)?;
+        let dest = Self::path(run_dir, &self.key);
+        let tmp = dest.with_extension(format!("{:08x}.tmp", rand::random::<u32>()));
+        let fail = |e: std::io::Error| ExtractError::Checkpoint {
+            path: dest.clone(),
+            message: e.to_string(),
+        };
+        create_private_dir(dest.parent().expect("inside the run folder"))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(fail)?;
+        let written = file.write_all(&text).and_then(|()| file.sync_all());
+        drop(file);
+        if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &dest)) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail(e));
+        }
         Ok(())
     }
 

@@ -35,13 +35,14 @@ impl HasId for crate::autotask::models::IdOnly {
 
 /// What a segment's pages are handed to.
 pub trait Sink<T>: Send {
-    /// A page of ascending records; `done` = the segment's last page. Returns what became
-    /// durable: the last id committed and the batch written, if any.
+    /// A page of ascending records; `done` = the segment's last page, after which everything
+    /// taken must be durable. Returns what became durable since the last call, in id order:
+    /// batches may be written while the next pages are fetched.
     fn take(
         &mut self,
         items: Vec<T>,
         done: bool,
-    ) -> impl Future<Output = Result<Option<Commit>, ExtractError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Commit>, ExtractError>> + Send;
 }
 
 /// Progress made durable by a sink.
@@ -221,13 +222,15 @@ impl Pager<'_> {
             cp,
         });
         let (ready_tx, ready_rx) = watch::channel(!fresh);
+        let saves = tokio::sync::Mutex::new(());
         let workers = self.workers.max(1);
         let futures = (0..workers).map(|w| {
             let first = (fresh && w == 0).then(|| {
                 shared.lock().expect("lock").busy[0] = true;
                 0
             });
-            self.worker(&shared, first, &ready_tx, ready_rx.clone(), sink())
+            let ready = (&ready_tx, ready_rx.clone());
+            self.worker(&shared, &saves, first, ready, sink())
         });
         futures::future::try_join_all(futures).await?;
         Ok(shared.into_inner().expect("lock").cp)
@@ -236,9 +239,9 @@ impl Pager<'_> {
     async fn worker<T: HasId, S: Sink<T>>(
         &self,
         shared: &Mutex<Shared>,
+        saves: &tokio::sync::Mutex<()>,
         mut current: Option<usize>,
-        ready_tx: &watch::Sender<bool>,
-        mut ready: watch::Receiver<bool>,
+        (ready_tx, mut ready): (&watch::Sender<bool>, watch::Receiver<bool>),
         mut sink: S,
     ) -> Result<(), ExtractError> {
         let page_size = self.client.page_size() as f64;
@@ -251,7 +254,7 @@ impl Pager<'_> {
                     let claimed = shared.lock().expect("lock").claim(self.total, page_size);
                     match claimed {
                         Some(i) => {
-                            self.save(shared)?;
+                            self.save(shared, saves).await?;
                             current = Some(i);
                             i
                         }
@@ -309,14 +312,14 @@ impl Pager<'_> {
                 (done, planned)
             };
             if planned {
-                self.save(shared)?;
+                self.save(shared, saves).await?;
                 let _ = ready_tx.send(true);
             }
             self.progress.page(items.len() as u64);
-            let commit = sink.take(items, done).await?;
+            let commits = sink.take(items, done).await?;
             {
                 let mut s = shared.lock().expect("lock");
-                if let Some(c) = &commit {
+                for c in &commits {
                     s.cp.segments[i].after = Some(c.last_id);
                     if let Some(part) = &c.part {
                         s.cp.parts.push(part.clone());
@@ -327,8 +330,8 @@ impl Pager<'_> {
                     s.busy[i] = false;
                 }
             }
-            if commit.is_some() || done {
-                self.save(shared)?;
+            if !commits.is_empty() || done {
+                self.save(shared, saves).await?;
             }
             if done {
                 current = None;
@@ -345,15 +348,25 @@ impl Pager<'_> {
         })
     }
 
-    /// Save the checkpoint (when this extract is resumable), with the requests spent so far.
-    fn save(&self, shared: &Mutex<Shared>) -> Result<(), ExtractError> {
+    /// Save the checkpoint (when this extract is resumable), with the requests spent so far:
+    /// one save at a time per entity, the latest state, written off the async threads (it
+    /// syncs to disk).
+    async fn save(
+        &self,
+        shared: &Mutex<Shared>,
+        saves: &tokio::sync::Mutex<()>,
+    ) -> Result<(), ExtractError> {
         let Some(dir) = self.run_dir else {
             return Ok(());
         };
+        let _turn = saves.lock().await;
         let mut cp = shared.lock().expect("lock").cp.clone();
         // This session's client counts from zero: everything it spent on the endpoint so far.
         cp.requests_before += self.endpoint_requests();
-        cp.save(dir)
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || cp.save(&dir))
+            .await
+            .map_err(|e| ExtractError::Task(e.to_string()))?
     }
 
     fn endpoint_requests(&self) -> u64 {

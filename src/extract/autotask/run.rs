@@ -87,7 +87,8 @@ pub struct AutotaskOptions {
     pub full_refresh: bool,
     /// The last successful watermark per entity.
     pub watermarks: BTreeMap<Entity, DateTime<Utc>>,
-    /// Autotask ids linked to Passportal records, per entity (what a deletion would retire).
+    /// Autotask ids linked to Passportal records, per entity whose deletions are to be checked in
+    /// this extract (what a deletion would retire).
     pub known: BTreeMap<Entity, BTreeSet<i64>>,
     /// Draw progress bars when stderr is a terminal (log lines otherwise).
     pub progress_bars: bool,
@@ -112,7 +113,13 @@ pub struct EntitySummary {
     pub stamp: Option<DateTime<Utc>>,
     /// Ids seen by a deletion sweep.
     pub swept: Option<u64>,
+    /// Whether this extract checked the entity's linked records for deletions.
+    pub deletions_checked: bool,
     pub deleted: u64,
+    /// Wall time of paging and staging the entity in this session, and of the final merge of
+    /// its batches within it.
+    pub seconds: f64,
+    pub merge_seconds: f64,
 }
 
 /// What an Autotask extract did.
@@ -169,13 +176,33 @@ struct Ctx<'a> {
     progress: &'a Progress,
 }
 
-/// Writes a segment's pages as batches (part files) of `batch` records.
+/// A batch being written: its last id and the write.
+type PendingPart = (
+    i64,
+    tokio::task::JoinHandle<Result<Option<checkpoint::Part>, ExtractError>>,
+);
+
+/// Writes a segment's pages as batches (part files) of `batch` records. A batch is written on a
+/// blocking thread while the pager fetches the next pages; at most one write is pending.
 struct PartSink<T> {
     dir: PathBuf,
     labels: Arc<Labels>,
     batch: usize,
     buf: Vec<T>,
     session: u32,
+    pending: Option<PendingPart>,
+}
+
+impl<T: Staged> PartSink<T> {
+    async fn collect(&mut self) -> Result<Option<Commit>, ExtractError> {
+        let Some((last_id, write)) = self.pending.take() else {
+            return Ok(None);
+        };
+        let part = write
+            .await
+            .map_err(|e| ExtractError::Task(e.to_string()))??;
+        Ok(Some(Commit { last_id, part }))
+    }
 }
 
 impl<T: Staged> Sink<T> for PartSink<T> {
@@ -183,25 +210,29 @@ impl<T: Staged> Sink<T> for PartSink<T> {
         &mut self,
         items: Vec<T>,
         done: bool,
-    ) -> impl Future<Output = Result<Option<Commit>, ExtractError>> + Send {
+    ) -> impl Future<Output = Result<Vec<Commit>, ExtractError>> + Send {
         self.buf.extend(items);
         let flush = !self.buf.is_empty() && (done || self.buf.len() >= self.batch);
-        let rows = if flush {
-            std::mem::take(&mut self.buf)
-        } else {
-            Vec::new()
-        };
-        let (dir, labels, session) = (self.dir.clone(), Arc::clone(&self.labels), self.session);
         async move {
-            let Some(last_id) = rows.last().map(Staged::id) else {
-                return Ok(None);
-            };
-            let part = tokio::task::spawn_blocking(move || {
-                checkpoint::write_part(&dir, &rows, &labels, session)
-            })
-            .await
-            .map_err(|e| ExtractError::Task(e.to_string()))??;
-            Ok(Some(Commit { last_id, part }))
+            let mut commits = Vec::new();
+            let finished = self.pending.as_ref().is_some_and(|(_, w)| w.is_finished());
+            if flush || done || finished {
+                commits.extend(self.collect().await?);
+            }
+            if flush {
+                let rows = std::mem::take(&mut self.buf);
+                let last_id = rows.last().map(Staged::id).expect("a batch is not empty");
+                let (dir, labels, session) =
+                    (self.dir.clone(), Arc::clone(&self.labels), self.session);
+                let write = tokio::task::spawn_blocking(move || {
+                    checkpoint::write_part(&dir, &rows, &labels, session)
+                });
+                self.pending = Some((last_id, write));
+            }
+            if done {
+                commits.extend(self.collect().await?);
+            }
+            Ok(commits)
         }
     }
 }
@@ -235,6 +266,8 @@ impl Ctx<'_> {
             workers,
         } = job;
         let dest = self.run_dir.join(spec.path);
+        let clock = std::time::Instant::now();
+        let mut merge_seconds = 0.0;
         let finished = match cp.finished {
             Some(f) if dest.is_file() => f,
             _ => {
@@ -259,6 +292,7 @@ impl Ctx<'_> {
                         batch: self.cfg.batch_rows,
                         buf: Vec::new(),
                         session,
+                        pending: None,
                     })
                     .await?;
                 let (run_dir, labels, merged) = (
@@ -267,11 +301,13 @@ impl Ctx<'_> {
                     cp.clone(),
                 );
                 let dest2 = dest.clone();
+                let merging = std::time::Instant::now();
                 let rows = tokio::task::spawn_blocking(move || {
                     checkpoint::merge::<T>(&run_dir, &merged, &dest2, &labels)
                 })
                 .await
                 .map_err(|e| ExtractError::Task(e.to_string()))??;
+                merge_seconds = merging.elapsed().as_secs_f64();
                 let f = Finished {
                     rows,
                     stamp: cp.stamp(),
@@ -296,7 +332,10 @@ impl Ctx<'_> {
             last_id: cp.last_id(),
             stamp: finished.stamp,
             swept: None,
+            deletions_checked: false,
             deleted: 0,
+            seconds: clock.elapsed().as_secs_f64(),
+            merge_seconds,
         })
     }
 
@@ -310,10 +349,14 @@ impl Ctx<'_> {
         let Some(entity) = spec.entity else {
             return Ok(Vec::new());
         };
-        let known = match self.opts.known.get(&entity) {
-            Some(k) if self.cfg.sweep_deletions && !k.is_empty() => k,
-            _ => return Ok(Vec::new()),
+        // The caller passes the linked ids only when a check is due.
+        let Some(known) = self.opts.known.get(&entity) else {
+            return Ok(Vec::new());
         };
+        summary.deletions_checked = true;
+        if known.is_empty() {
+            return Ok(Vec::new());
+        }
         let present = match mode {
             Mode::Full => sweep::staged_ids(&self.run_dir.join(spec.path))?,
             Mode::Since { .. } => {
@@ -449,9 +492,14 @@ pub async fn extract(
     let max_pages = pages.iter().copied().max().unwrap_or(0).max(1);
     let mut jobs = Vec::new();
     for (((spec, mut cp), total), pages) in specs.iter().zip(cps).zip(&counts).zip(&pages) {
-        let workers = (pages * w).div_ceil(max_pages).clamp(1, w) as usize;
+        let mut workers = (pages * w).div_ceil(max_pages).clamp(1, w) as usize;
+        // One pager more than slots for the widest entities: its request waits for a slot and
+        // takes it the moment an answer is in, while the others decode (the cap stays `w`).
+        if workers as u64 == w && *pages >= 8 * w {
+            workers += 1;
+        }
         if cp.density.is_none() && cp.parts.is_empty() {
-            cp.splits_left = workers - 1 + (*pages / 400) as usize;
+            cp.splits_left = workers - 1 + (*pages / 500) as usize;
         }
         jobs.push(Job {
             spec,

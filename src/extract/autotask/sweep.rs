@@ -27,12 +27,12 @@ impl Sink<IdOnly> for IdSink<'_> {
         &mut self,
         items: Vec<IdOnly>,
         _done: bool,
-    ) -> impl Future<Output = Result<Option<Commit>, ExtractError>> + Send {
+    ) -> impl Future<Output = Result<Vec<Commit>, ExtractError>> + Send {
         self.ids
             .lock()
             .expect("lock")
             .extend(items.iter().map(|r| r.id));
-        async { Ok(None) }
+        async { Ok(Vec::new()) }
     }
 }
 

@@ -189,6 +189,19 @@ async fn a_sweep_stages_deletions_and_refuses_a_mass_deletion() {
         companies.requests <= companies.floor + 6,
         "{companies:?}: the sweep costs its pages and little more"
     );
+    assert!(companies.deletions_checked);
+
+    // Swept today: a pipeline that sweeps weekly does not sweep again (nor find anything).
+    let weekly = app_with(&t, "sweeps", |p| {
+        p.extract.incremental = true;
+        p.extract.sweep_deletions = true;
+        p.extract.sweep_every_days = 7;
+        p.autotask.page_size = 100;
+    });
+    let (third, summary) = weekly.extract().await.expect("extract, no sweep due");
+    assert_eq!(summary.autotask["companies"].swept, None);
+    assert!(!summary.autotask["companies"].deletions_checked);
+    assert!(read_deleted(&third.path(DELETED)).unwrap().is_empty());
 
     // Most of the companies gone at once is a fault, not a fact.
     sim.with_tenant(|tenant| {
