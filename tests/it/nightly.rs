@@ -62,6 +62,8 @@ async fn nights_in_a_row_keep_passportal_in_step() {
     .unwrap();
     let mut pipeline = world.pipeline(&nightly_text(), dir.path()).unwrap();
     pipeline.passportal.requests_per_sec = 2_000;
+    // The nights here are minutes apart: sweep for deletions every night.
+    pipeline.extract.sweep_every_days = 0;
     let app = world.app(pipeline).unwrap();
     let truth = world.msp.truth.companies.clone();
 
