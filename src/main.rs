@@ -5,6 +5,12 @@ use atpp::logging::RUN_LOG_ONLY;
 use clap::Parser;
 
 fn main() {
+    // Like other Unix tools, end quietly when the reader of stdout goes away
+    // (`atpp load --dry-run | head`), instead of panicking on a broken pipe.
+    // SAFETY: restoring the default disposition of one signal at start-up, before any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = atpp::cli::Cli::parse();
     atpp::logging::init(cli.verbose);
     let args: Vec<String> = std::env::args().skip(1).collect();

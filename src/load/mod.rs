@@ -233,13 +233,23 @@ fn dry_run(
         if links.contains_key(&AutotaskId(*id)) {
             continue;
         }
-        let client = match parent_client(sources, &company_links, entity, *id) {
-            Ok(c) => c,
+        let (client, note) = match parent_client(sources, &company_links, entity, *id) {
+            Ok(c) => (c, String::new()),
             // Its company is created earlier in the same load: the id is not known yet.
-            Err(_) => Some(0),
+            Err(_) => (
+                Some(0),
+                format!(
+                    "  # clientId: the client of company {} once this load creates it",
+                    sources
+                        .company_of(entity, *id)
+                        .map_or("(unknown)".into(), |c| c.to_string())
+                ),
+            ),
         };
         if let Some(p) = sources.payload(entity, *id, client) {
-            summary.dry_run_requests.push(p.describe());
+            summary
+                .dry_run_requests
+                .push(format!("{}{note}", p.describe()));
         }
     }
     Ok(())
