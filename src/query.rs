@@ -314,22 +314,12 @@ pub fn render_text(result: &QueryResult) -> String {
 /// The answer as CSV the way the review tables are written (UTF-8 with BOM, CRLF, formula-like
 /// cells escaped), so it opens cleanly in a spreadsheet; NULL is an empty cell.
 pub fn render_csv(result: &QueryResult) -> Vec<u8> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
-        w.write_record(&result.columns).expect("write to memory");
-        for row in &result.rows {
-            let cells: Vec<String> = row
-                .iter()
-                .map(|c| crate::review::escape_cell(c.as_deref().unwrap_or_default()))
-                .collect();
-            w.write_record(&cells).expect("write to memory");
-        }
-        w.flush().expect("write to memory");
-    }
-    out
+    let rows: Vec<Vec<String>> = result
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|c| c.clone().unwrap_or_default()).collect())
+        .collect();
+    crate::review::spreadsheet_csv(&result.columns, &rows)
 }
 
 #[cfg(test)]

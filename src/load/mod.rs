@@ -256,24 +256,26 @@ fn dry_run(
 }
 
 fn write_errors(run: &Run, errors: &[RowError]) -> Result<(), StagingError> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record(["entity", "autotask_id", "name", "what", "message"])
-            .expect("write to memory");
-        for e in errors {
-            w.write_record([
-                e.entity.as_str(),
-                &e.autotask_id.to_string(),
-                &crate::review::escape_cell(&e.name),
-                &e.what,
-                &crate::review::escape_cell(&e.message),
-            ])
-            .expect("write to memory");
-        }
-        w.flush().expect("write to memory");
-    }
-    write_atomic(&run.path(ERRORS_FILE), &out)
+    let header: Vec<String> = ["entity", "autotask_id", "name", "what", "message"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows: Vec<Vec<String>> = errors
+        .iter()
+        .map(|e| {
+            vec![
+                e.entity.clone(),
+                e.autotask_id.to_string(),
+                e.name.clone(),
+                e.what.clone(),
+                e.message.clone(),
+            ]
+        })
+        .collect();
+    write_atomic(
+        &run.path(ERRORS_FILE),
+        &crate::review::spreadsheet_csv(&header, &rows),
+    )
 }
 
 /// The summary as text: per entity created / linked / updated / skipped / failed.

@@ -9,7 +9,8 @@ mod write;
 
 pub use read::{read_decisions, table_files, Decision, Problem, ReviewError};
 pub use write::{
-    informational_cells, layout, row_cells, write_csv, write_tables, EntityTables, TableFiles,
+    informational_cells, layout, row_cells, spreadsheet_csv, write_csv, write_tables, EntityTables,
+    TableFiles,
 };
 
 use crate::entity::Entity;

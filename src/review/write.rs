@@ -17,7 +17,9 @@ fn score(c: &Option<Candidate>) -> String {
         .unwrap_or_default()
 }
 
-fn to_csv(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
+/// A table as CSV for spreadsheets: UTF-8 with BOM, CRLF, quoted where needed, formula-like
+/// cells escaped. Every CSV the tool writes for people goes through here.
+pub fn spreadsheet_csv(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::WriterBuilder::new()
@@ -142,13 +144,13 @@ pub fn write_csv(run_dir: &Path, tables: &EntityTables) -> Result<TableFiles, St
     let mut files = Vec::new();
     for (action, rows) in &tables.by_action {
         let rel = table_path(tables.entity, *action);
-        write_atomic(&run_dir.join(&rel), &to_csv(&tables.header, rows))?;
+        write_atomic(&run_dir.join(&rel), &spreadsheet_csv(&tables.header, rows))?;
         files.push((rel, rows.len() as u64));
     }
     let rel = candidates_path(tables.entity);
     write_atomic(
         &run_dir.join(&rel),
-        &to_csv(&tables.candidate_header, &tables.candidates),
+        &spreadsheet_csv(&tables.candidate_header, &tables.candidates),
     )?;
     files.push((rel, tables.candidates.len() as u64));
     Ok(files)

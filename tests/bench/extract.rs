@@ -50,7 +50,7 @@ fn spec() -> MspSpec {
 }
 
 /// Peak resident memory of a process, in MiB (Linux `VmHWM`).
-fn peak_rss_mib(pid: &str) -> f64 {
+pub fn peak_rss_mib(pid: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

@@ -15,15 +15,7 @@ use std::time::Instant;
 
 /// Peak resident memory of this process so far, in MiB (Linux `VmHWM`).
 fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    extract::peak_rss_mib("self")
 }
 
 /// The companies pipeline end to end on an MSP of `n` companies.

@@ -2,7 +2,7 @@
 //! the generator planted, the load creates exactly the planned clients, and a re-run creates
 //! nothing.
 
-use crate::harness::{col, read_table, TestWorld};
+use crate::harness::{col, files_under, read_table, TestWorld};
 use atpp::entity::Entity;
 use atpp::ledger::Ledger;
 use atpp::sim::generator::MspSpec;
@@ -190,24 +190,11 @@ async fn staging_is_private_checksummed_and_complete() {
     let mode = std::fs::metadata(&run.dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
     // No temporary files are left behind.
-    let leftovers: Vec<_> = walk(&run.dir)
+    let leftovers: Vec<_> = files_under(&run.dir)
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -47,19 +47,6 @@ fn atpp(pipeline: &Path, env: &[(String, String)], args: &[&str]) -> std::proces
     cmd.output().expect("atpp runs")
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_staging_logs_or_output() {
     let spec = MspSpec {
@@ -99,7 +86,7 @@ async fn no_secret_reaches_staging_logs_or_output() {
         stderr.contains("DEBUG") || stderr.contains("INFO"),
         "debug logging ran"
     );
-    let staged = files(&dir.path().join("staging"));
+    let staged = crate::harness::files_under(&dir.path().join("staging"));
     assert!(staged.iter().any(|p| p.ends_with("manifest.json")));
     for secret in secrets {
         assert!(!stdout.contains(secret), "{secret} in stdout");
