@@ -1,7 +1,7 @@
 //! The `atpp` binary: parse the command line, run it, map the outcome to an exit code, and print
 //! an error once, as its chain of causes.
 
-use atpp::logging::RUN_LOG_ONLY;
+use atpp::commands::logging::RUN_LOG_ONLY;
 use clap::Parser;
 
 fn main() {
@@ -11,11 +11,11 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = atpp::cli::Cli::parse();
-    atpp::logging::init(cli.verbose);
+    let cli = atpp::commands::cli::Cli::parse();
+    atpp::commands::logging::init(cli.verbose);
     let args: Vec<String> = std::env::args().skip(1).collect();
     tracing::info!(target: RUN_LOG_ONLY, "atpp {} started", args.join(" "));
-    let code = match atpp::cli::run(cli) {
+    let code = match atpp::commands::cli::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
             tracing::error!(target: RUN_LOG_ONLY, "{e:#}");

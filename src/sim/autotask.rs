@@ -31,7 +31,7 @@ mod wire;
 mod http_tests;
 
 use super::{RunningSim, UnexpectedRequests};
-use crate::credentials::AutotaskCredentials;
+use crate::model::credentials::AutotaskCredentials;
 use crate::sim::generator::AutotaskTenant;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};

@@ -4,7 +4,7 @@
 //! detail slots, documents created without an id in the answer, and seeded faults on reads
 //! (500, 429, truncated bodies, dropped connections) and on writes (including writes that are
 //! applied but answered with an error or never answered) that a client must survive. The wire
-//! shapes are written down in `crate::passportal::routes`.
+//! shapes are written down in `crate::api::passportal::routes`.
 //!
 //! Layout: this file holds the public API, the shared state and the machinery every route gets
 //! (latency, token check, faults); `auth` is the token exchange, `clients`, `users` and
@@ -21,8 +21,8 @@ pub use wire::{content_hash, served_name};
 
 use super::generator::{DocType, PassportalInstance, PpClient, PpDocument, PpUser};
 use super::{RunningSim, UnexpectedRequests};
-use crate::credentials::PassportalCredentials;
-use crate::pipeline::PassportalTemplates;
+use crate::model::credentials::PassportalCredentials;
+use crate::model::pipeline::PassportalTemplates;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
@@ -438,7 +438,7 @@ pub async fn serve(sim: Arc<PassportalSim>, bind: SocketAddr) -> std::io::Result
 /// through [`guard`] (latency, token, faults). Anything unrouted lands in [`unexpected_route`].
 fn router(sim: Arc<PassportalSim>) -> Router {
     // The paths come from the client's route table, so the two cannot drift apart.
-    use crate::passportal::routes as r;
+    use crate::api::passportal::routes as r;
     let guarded = Router::new()
         .route(r::LIST_CLIENTS.path, get(clients::list))
         .route(r::CREATE_CLIENT.path, post(clients::create))

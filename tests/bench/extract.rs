@@ -7,13 +7,13 @@
 //! memory, so it runs in a child process — this same binary, started with `ATPP_BENCH_SIM` set —
 //! and the peak of each process is reported separately.
 
-use atpp::autotask::AutotaskClient;
-use atpp::demo::{sim_autotask_credentials, DEMO_PIPELINE};
-use atpp::extract::autotask::{extract, AutotaskOptions};
-use atpp::pipeline::Pipeline;
+use atpp::api::autotask::AutotaskClient;
+use atpp::commands::demo::{sim_autotask_credentials, DEMO_PIPELINE};
+use atpp::model::pipeline::Pipeline;
 use atpp::sim::autotask::{AutotaskSim, AutotaskSimOptions};
 use atpp::sim::generator::{generate, MspSpec};
-use atpp::staging::Staging;
+use atpp::stages::extract::autotask::{extract, AutotaskOptions};
+use atpp::store::staging::Staging;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -5,8 +5,8 @@
 //! wall time and requests per second achieved against the bound, and the time spent in ledger
 //! commits (intents before each batch of requests, outcomes after).
 
-use atpp::demo::{World, DEMO_PIPELINE};
-use atpp::entity::Entity;
+use atpp::commands::demo::{World, DEMO_PIPELINE};
+use atpp::model::entity::Entity;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::MspSpec;
 use atpp::sim::passportal::PassportalSimOptions;

@@ -5,9 +5,10 @@
 mod extract;
 mod load;
 mod matching;
+mod quality;
 
-use atpp::demo::{World, DEMO_PIPELINE};
-use atpp::entity::Entity;
+use atpp::commands::demo::{World, DEMO_PIPELINE};
+use atpp::model::entity::Entity;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::MspSpec;
 use atpp::sim::passportal::PassportalSimOptions;

@@ -3,13 +3,11 @@
 //! clients), and matching quality per entity. Each measurement runs in its own child process so
 //! its peak memory is its own.
 
-use atpp::pipeline::{MatchingConfig, SyncConfig, Thresholds};
+use crate::quality::{ci_row, company_quality, company_row, document_row, entity_quality};
+use atpp::model::pipeline::{MatchingConfig, SyncConfig, Thresholds};
 use atpp::sim::generator::{generate, MspSpec};
-use atpp::transform::children::{match_children, parents_from, ChildScope};
-use atpp::transform::companies::{match_companies, CompanyInput};
-use atpp::transform::quality::{
-    ci_row, company_quality, company_row, document_row, entity_quality,
-};
+use atpp::stages::matching::children::{match_children, parents_from, ChildScope};
+use atpp::stages::matching::companies::{match_companies, CompanyInput};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -38,7 +36,7 @@ pub fn companies(n: usize) {
         .passportal
         .clients
         .iter()
-        .map(|c| atpp::passportal::models::Client {
+        .map(|c| atpp::api::passportal::models::Client {
             id: c.id,
             name: c.name.clone(),
         })
@@ -93,7 +91,7 @@ pub fn assets() {
         .passportal
         .clients
         .iter()
-        .map(|c| atpp::passportal::models::Client {
+        .map(|c| atpp::api::passportal::models::Client {
             id: c.id,
             name: c.name.clone(),
         })

@@ -2,8 +2,8 @@
 //! from), and never contains the secret itself.
 
 use crate::harness::TestWorld;
-use atpp::app::App;
-use atpp::demo::sim_credential_values;
+use atpp::commands::app::App;
+use atpp::commands::demo::sim_credential_values;
 use atpp::sim::generator::MspSpec;
 
 /// Run an extract with one credential replaced; return the error text. Every value but the

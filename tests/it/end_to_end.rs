@@ -3,9 +3,9 @@
 //! nothing.
 
 use crate::harness::{col, files_under, read_table, TestWorld};
-use atpp::entity::Entity;
-use atpp::ledger::Ledger;
+use atpp::model::entity::Entity;
 use atpp::sim::generator::MspSpec;
+use atpp::store::ledger::Ledger;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 
@@ -172,14 +172,17 @@ async fn staging_is_private_checksummed_and_complete() {
     let manifest = run.manifest().expect("manifest");
     assert_eq!(manifest.run_id, run.id);
     assert_eq!(manifest.pipeline, "demo");
-    assert_eq!(manifest.schema_version, atpp::staging::SCHEMA_VERSION);
+    assert_eq!(
+        manifest.schema_version,
+        atpp::store::staging::SCHEMA_VERSION
+    );
     for stage in ["extract", "match"] {
         let record = &manifest.stages[stage];
         assert!(!record.files.is_empty());
         for (file, rec) in &record.files {
             let path = run.path(file);
             assert_eq!(
-                atpp::staging::sha256_file(&path).unwrap(),
+                atpp::store::staging::sha256_file(&path).unwrap(),
                 rec.sha256,
                 "{file}"
             );

@@ -8,18 +8,18 @@ mod faults;
 mod resume;
 
 use crate::harness::TestWorld;
-use atpp::app::App;
-use atpp::demo::DEMO_PIPELINE;
-use atpp::extract::autotask::{
+use atpp::commands::app::App;
+use atpp::commands::demo::DEMO_PIPELINE;
+use atpp::model::pipeline::Pipeline;
+use atpp::sim::autotask::{derived, AutotaskSimOptions};
+use atpp::sim::generator::{MspSpec, CI_TYPES, COMPANY_TYPES, SELECTED_CI_TYPES};
+use atpp::sim::passportal::PassportalSimOptions;
+use atpp::stages::extract::autotask::{
     read_companies, read_configuration_item_types, read_configuration_items, read_contacts,
     read_deleted, read_locations, read_resources, COMPANIES, CONFIGURATION_ITEMS,
     CONFIGURATION_ITEM_TYPES, CONTACTS, DELETED, LOCATIONS, RESOURCES,
 };
-use atpp::extract::parquet::{read_frame, Columns};
-use atpp::pipeline::Pipeline;
-use atpp::sim::autotask::{derived, AutotaskSimOptions};
-use atpp::sim::generator::{MspSpec, CI_TYPES, COMPANY_TYPES, SELECTED_CI_TYPES};
-use atpp::sim::passportal::PassportalSimOptions;
+use atpp::store::parquet::{read_frame, Columns};
 use chrono::{DateTime, Utc};
 use polars::prelude::{DataType, TimeUnit, TimeZone};
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 //! Shared test scaffolding: a world of simulators with a temporary staging folder, and helpers
 //! to edit review tables the way an analyst's spreadsheet would.
 
-use atpp::app::App;
-use atpp::demo::{World, DEMO_PIPELINE};
+use atpp::commands::app::App;
+use atpp::commands::demo::{World, DEMO_PIPELINE};
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::MspSpec;
 use atpp::sim::passportal::PassportalSimOptions;

@@ -6,13 +6,13 @@
 //! accepted and its outcome being recorded. In the end every approved row is in Passportal
 //! exactly once and the ledger agrees.
 
-use atpp::demo::{sim_credential_values, World, DEMO_PIPELINE};
-use atpp::entity::Entity;
-use atpp::ledger::{Ledger, WriteState};
-use atpp::pipeline::Pipeline;
+use atpp::commands::demo::{sim_credential_values, World, DEMO_PIPELINE};
+use atpp::model::entity::Entity;
+use atpp::model::pipeline::Pipeline;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::MspSpec;
 use atpp::sim::passportal::{PassportalSimOptions, WriteFaultPlan};
+use atpp::store::ledger::{Ledger, WriteState};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -199,10 +199,10 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
     cli.run("extract");
     cli.run("match");
     cli.run("plan");
-    let run = atpp::staging::Staging::open(&staging)
+    let run = atpp::store::staging::Staging::open(&staging)
         .and_then(|s| s.run(None))
         .expect("run");
-    let plan = atpp::plan::read_frozen(&run).expect("frozen plan");
+    let plan = atpp::stages::plan::read_frozen(&run).expect("frozen plan");
     let companies = &plan.entities[&Entity::Companies];
     assert!(
         companies.create.len() >= 4_900,
@@ -338,7 +338,7 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
     let names: HashMap<i64, &str> = after.iter().map(|c| (c.id, c.name.as_str())).collect();
     for id in &companies.create {
         let link = links
-            .get(&atpp::ids::AutotaskId(*id))
+            .get(&atpp::model::ids::AutotaskId(*id))
             .unwrap_or_else(|| panic!("created company {id} is not linked"));
         let pp = link.passportal_id.0;
         assert!(
@@ -348,7 +348,7 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
         assert_eq!(names.get(&pp).copied(), Some(at_names[id].as_str()), "{id}");
     }
     for l in &companies.link {
-        let link = &links[&atpp::ids::AutotaskId(l.autotask_id)];
+        let link = &links[&atpp::model::ids::AutotaskId(l.autotask_id)];
         assert_eq!(link.passportal_id.0, l.passportal_id);
     }
     assert_eq!(links.len(), companies.create.len() + companies.link.len());

@@ -8,18 +8,20 @@
 //! The instance is the same throughout: each phase serves a copy of the previous phase's
 //! instance (ids kept) from a fresh simulator with its own fault plan.
 
-use atpp::app::App;
-use atpp::demo::{sim_credential_values, sim_passportal_credentials, World, DEMO_PIPELINE};
-use atpp::entity::Entity;
-use atpp::ids::AutotaskId;
-use atpp::ledger::{Ledger, WriteState};
-use atpp::load::{LoadSummary, WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN};
-use atpp::passportal::fields;
-use atpp::plan::Plan;
+use atpp::api::passportal::fields;
+use atpp::commands::app::App;
+use atpp::commands::demo::{
+    sim_credential_values, sim_passportal_credentials, World, DEMO_PIPELINE,
+};
+use atpp::model::entity::Entity;
+use atpp::model::ids::AutotaskId;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::{DocType, MspSpec, PassportalInstance};
 use atpp::sim::passportal::{PassportalSim, PassportalSimOptions, WriteFaultPlan};
 use atpp::sim::RunningSim;
+use atpp::stages::load::{LoadSummary, WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN};
+use atpp::stages::plan::Plan;
+use atpp::store::ledger::{Ledger, WriteState};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -86,7 +88,7 @@ fn app_with(
     world: &World,
     server: &RunningSim,
     staging: &Path,
-    tweak: impl FnOnce(&mut atpp::pipeline::Pipeline),
+    tweak: impl FnOnce(&mut atpp::model::pipeline::Pipeline),
 ) -> App {
     let mut pipeline = world.pipeline(DEMO_PIPELINE, staging).expect("pipeline");
     tweak(&mut pipeline);
@@ -226,7 +228,7 @@ fn assert_links_consistent(world: &World, ledger: &Ledger, now: &PassportalInsta
 
 /// `load/errors.csv` as (entity, autotask id) → what.
 fn errors_csv(run_dir: &Path) -> BTreeMap<(String, i64), String> {
-    let rows = crate::harness::read_table(&run_dir.join(atpp::load::ERRORS_FILE));
+    let rows = crate::harness::read_table(&run_dir.join(atpp::stages::load::ERRORS_FILE));
     let header = &rows[0];
     let (e, id, what) = (
         crate::harness::col(header, "entity"),
@@ -253,7 +255,7 @@ fn undone(plan: &Plan, ledger: &Ledger) -> BTreeSet<(String, i64)> {
     out
 }
 
-fn total(summary: &LoadSummary, f: impl Fn(&atpp::load::LoadCounts) -> u64) -> u64 {
+fn total(summary: &LoadSummary, f: impl Fn(&atpp::stages::load::LoadCounts) -> u64) -> u64 {
     summary.entities.values().map(f).sum()
 }
 
@@ -432,7 +434,7 @@ async fn an_unknown_create_is_never_reconciled_to_a_client_that_was_already_ther
     .expect("simulators start");
     let dir = tempfile::tempdir().expect("temp dir");
     let staging = dir.path().join("staging");
-    let companies_only = |p: &mut atpp::pipeline::Pipeline| {
+    let companies_only = |p: &mut atpp::model::pipeline::Pipeline| {
         p.extract.resources = false;
         p.extract.contacts = false;
         p.extract.locations = false;

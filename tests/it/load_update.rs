@@ -2,8 +2,8 @@
 //! fields differ are updated, and only then — a second run with nothing changed updates nothing.
 
 use crate::harness::TestWorld;
-use atpp::entity::Entity;
-use atpp::passportal::fields;
+use atpp::api::passportal::fields;
+use atpp::model::entity::Entity;
 use atpp::sim::generator::MspSpec;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! The one integration-test binary (each binary links polars and DuckDB, so there is only one).
 //! Every test runs the real clients over HTTP against the simulators on loopback.
 
+mod architecture;
 mod credentials;
 mod end_to_end;
 mod extract_autotask;
@@ -13,6 +14,8 @@ mod nightly;
 mod operations;
 mod passportal;
 mod pipelines;
+#[path = "../bench/quality.rs"]
+mod quality;
 mod review_corpus;
 mod review_edits;
 mod secrets;

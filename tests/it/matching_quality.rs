@@ -3,9 +3,9 @@
 //! distractors that are different companies. The goals of the issue are asserted with the
 //! default thresholds (the bench `quality` case reports the same figures at scale).
 
-use atpp::pipeline::Thresholds;
+use crate::quality::company_quality;
+use atpp::model::pipeline::Thresholds;
 use atpp::sim::generator::{generate, MspSpec};
-use atpp::transform::quality::company_quality;
 
 #[test]
 fn company_matching_meets_the_quality_goals() {
@@ -35,7 +35,7 @@ fn company_matching_meets_the_quality_goals() {
 #[test]
 fn every_entity_meets_the_quality_goals() {
     let msp = generate(&MspSpec::demo(31));
-    let quality = atpp::transform::quality::entity_quality(&msp, &Default::default());
+    let quality = crate::quality::entity_quality(&msp, &Default::default());
     assert_eq!(quality.len(), 5);
     for (entity, q) in quality {
         assert!(q.true_pairs > 10, "{entity}: {q:?}");

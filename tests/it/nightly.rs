@@ -4,13 +4,13 @@
 //! excluded records stay excluded, deleted ones become orphans, uncertain ones wait.
 
 use crate::harness::{col, read_table, write_table};
-use atpp::demo::World;
-use atpp::entity::Entity;
-use atpp::ledger::Ledger;
-use atpp::nightly::RunOutcome;
+use atpp::commands::demo::World;
+use atpp::commands::nightly::RunOutcome;
+use atpp::model::entity::Entity;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::{AtCompany, MspSpec};
 use atpp::sim::passportal::PassportalSimOptions;
+use atpp::store::ledger::Ledger;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -69,7 +69,7 @@ async fn nights_in_a_row_keep_passportal_in_step() {
 
     // Night 1: the first run reads everything.
     let clients_before = world.passportal.clients().len();
-    let night1 = atpp::nightly::run(&app).await.expect("night 1");
+    let night1 = atpp::commands::nightly::run(&app).await.expect("night 1");
     let o = &night1.overview[&Entity::Companies];
     // Confident matches applied, new companies without any candidate created, the rest waits.
     assert_eq!(
@@ -147,7 +147,7 @@ async fn nights_in_a_row_keep_passportal_in_step() {
 
     // Night 2: only the changes are read.
     let creates_before = world.passportal.creates();
-    let night2 = atpp::nightly::run(&app).await.expect("night 2");
+    let night2 = atpp::commands::nightly::run(&app).await.expect("night 2");
     let o2 = &night2.overview[&Entity::Companies];
     assert_eq!(night2.load[&Entity::Companies].created, 3, "{o2:?}");
     let names = client_names(&world);
@@ -166,7 +166,7 @@ async fn nights_in_a_row_keep_passportal_in_step() {
         let c = t.companies.iter_mut().find(|c| c.id == excluded).unwrap();
         c.last_tracked_modified_date_time = chrono::Utc::now();
     });
-    let night3 = atpp::nightly::run(&app).await.expect("night 3");
+    let night3 = atpp::commands::nightly::run(&app).await.expect("night 3");
     let exclude_table = read_table(&night3.run_dir.join("review/companies.exclude.csv"));
     let (at3, method3) = (
         col(&exclude_table[0], "autotask_id"),
@@ -181,7 +181,7 @@ async fn nights_in_a_row_keep_passportal_in_step() {
 
     // Night 4: nothing changed, nothing is written.
     let creates_before = world.passportal.creates();
-    let night4 = atpp::nightly::run(&app).await.expect("night 4");
+    let night4 = atpp::commands::nightly::run(&app).await.expect("night 4");
     assert_eq!(world.passportal.creates(), creates_before);
     assert_eq!(night4.failed, 0);
     world.stop().await;

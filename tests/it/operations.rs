@@ -3,10 +3,10 @@
 //! simulators.
 
 use crate::harness::{col, read_table, write_table, TestWorld};
-use atpp::demo::{sim_credential_values, DEMO_PIPELINE};
-use atpp::lock::{LockInfo, LOCK_FILE};
-use atpp::prune::Kept;
+use atpp::commands::demo::{sim_credential_values, DEMO_PIPELINE};
+use atpp::commands::prune::Kept;
 use atpp::sim::generator::MspSpec;
+use atpp::store::lock::{LockInfo, LOCK_FILE};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -128,13 +128,13 @@ async fn a_lock_left_by_a_dead_process_is_taken_over_with_a_warning() {
     let lock_path = t.app.staging.root().join(LOCK_FILE);
     let stale = LockInfo {
         pid: dead_pid(),
-        hostname: atpp::lock::hostname(),
+        hostname: atpp::store::lock::hostname(),
         command: "atpp run (pipeline demo)".into(),
         started_at: chrono::Utc::now() - chrono::Duration::hours(7),
     };
     assert_eq!(stale.is_alive(), Some(false));
     std::fs::write(&lock_path, serde_json::to_vec(&stale).unwrap()).unwrap();
-    assert_eq!(atpp::lock::holder(t.app.staging.root()), None);
+    assert_eq!(atpp::store::lock::holder(t.app.staging.root()), None);
 
     let lock = t
         .app
@@ -180,7 +180,8 @@ async fn a_run_logs_json_lines_into_its_folder_without_secrets() {
         assert!(out.status.success(), "{stage}: {}", text(&out.stderr));
     }
     let run = t.app.staging.run(None).unwrap();
-    let log = std::fs::read_to_string(run.path(atpp::logging::RUN_LOG_FILE)).expect("log.jsonl");
+    let log = std::fs::read_to_string(run.path(atpp::commands::logging::RUN_LOG_FILE))
+        .expect("log.jsonl");
     let lines: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -230,10 +231,10 @@ async fn status_shows_runs_review_ledger_and_threshold() {
     let pipeline = pipeline_arg(&pipeline_file(&t));
     let (first, _) = t.app.extract().await.unwrap();
     t.app.match_run(Some(&first.id)).unwrap();
-    let before = atpp::status::gather(&t.app.staging, 10).unwrap();
+    let before = atpp::commands::status::gather(&t.app.staging, 10).unwrap();
     // The latest run's uncertain create rows wait, as its create tables show them.
     let mut uncertain = 0;
-    for entity in atpp::entity::Entity::ALL {
+    for entity in atpp::model::entity::Entity::ALL {
         let path = first.path(&format!("review/{entity}.create.csv"));
         let rows = read_table(&path);
         let (action, reason) = (col(&rows[0], "action"), col(&rows[0], "reason"));
@@ -255,7 +256,7 @@ async fn status_shows_runs_review_ledger_and_threshold() {
     let (second, _) = t.app.extract().await.unwrap();
     t.app.match_run(Some(&second.id)).unwrap();
 
-    let status = atpp::status::gather(&t.app.staging, 10).unwrap();
+    let status = atpp::commands::status::gather(&t.app.staging, 10).unwrap();
     assert!(status.running.is_none());
     let ids: Vec<&str> = status.runs.iter().map(|r| r.run_id.as_str()).collect();
     assert_eq!(ids, [second.id.as_str(), first.id.as_str()], "newest first");
@@ -282,9 +283,9 @@ async fn status_shows_runs_review_ledger_and_threshold() {
     );
     // The ledger: its size and what it links.
     assert!(status.ledger.bytes > 0);
-    let linked = atpp::ledger::Ledger::open(&t.app.staging.ledger_path())
+    let linked = atpp::store::ledger::Ledger::open(&t.app.staging.ledger_path())
         .unwrap()
-        .links(atpp::entity::Entity::Companies)
+        .links(atpp::model::entity::Entity::Companies)
         .unwrap()
         .len() as u64;
     assert_eq!(status.ledger.links["companies"], linked);
@@ -310,7 +311,7 @@ async fn status_shows_runs_review_ledger_and_threshold() {
 
     // Planned as the tables say: nothing waits any more.
     t.app.plan(Some(&second.id)).unwrap();
-    let status = atpp::status::gather(&t.app.staging, 10).unwrap();
+    let status = atpp::commands::status::gather(&t.app.staging, 10).unwrap();
     assert!(
         status.review.latest_waiting.is_empty(),
         "{:?}",
@@ -329,7 +330,7 @@ async fn query_reads_the_runs_parquet_and_the_ledger() {
     t.app.plan(Some(&run.id)).unwrap();
     t.app.load(Some(&run.id)).await.unwrap();
 
-    let ctx = atpp::query::QueryContext::open(&t.app.staging, Some(&run)).unwrap();
+    let ctx = atpp::commands::query::QueryContext::open(&t.app.staging, Some(&run)).unwrap();
     let views: Vec<&str> = ctx.parquet_views.iter().map(|(n, _)| n.as_str()).collect();
     for view in [
         "autotask_companies",
@@ -347,9 +348,9 @@ async fn query_reads_the_runs_parquet_and_the_ledger() {
              JOIN links l ON l.entity = 'companies' AND l.autotask_id = c.id",
         )
         .unwrap();
-    let linked = atpp::ledger::Ledger::open(&t.app.staging.ledger_path())
+    let linked = atpp::store::ledger::Ledger::open(&t.app.staging.ledger_path())
         .unwrap()
-        .links(atpp::entity::Entity::Companies)
+        .links(atpp::model::entity::Entity::Companies)
         .unwrap()
         .len();
     assert_eq!(r.rows, [vec![Some(linked.to_string())]]);
@@ -384,7 +385,7 @@ async fn query_reads_the_runs_parquet_and_the_ledger() {
     assert!(text(&out.stderr).contains("no_such_view"));
 
     // While a running atpp holds the ledger, the query says so.
-    let ledger = atpp::ledger::Ledger::open(&t.app.staging.ledger_path()).unwrap();
+    let ledger = atpp::store::ledger::Ledger::open(&t.app.staging.ledger_path()).unwrap();
     let held = t.app.lock("load").unwrap();
     let out = atpp(&t, &["query", "--pipeline", &pipeline, "SELECT 1"], &[]).await;
     let stderr = text(&out.stderr);
@@ -403,7 +404,7 @@ async fn query_reads_the_runs_parquet_and_the_ledger() {
 }
 
 /// Change one reading column of a review table, as an analyst's spreadsheet would.
-fn edit_review(run: &atpp::staging::Run) {
+fn edit_review(run: &atpp::store::staging::Run) {
     let path = ["match", "create", "exclude"]
         .iter()
         .map(|action| run.path(&format!("review/companies.{action}.csv")))
@@ -452,7 +453,7 @@ async fn prune_keeps_the_newest_the_latest_and_unapplied_decisions() {
     ids.push(run.id);
     assert_eq!(app.staging.run_ids().unwrap(), ids);
 
-    let report = atpp::prune::prune(&app.staging, 1).unwrap();
+    let report = atpp::commands::prune::prune(&app.staging, 1).unwrap();
     assert_eq!(report.removed, [ids[0].clone(), ids[3].clone()]);
     assert_eq!(
         report.kept,
@@ -470,16 +471,16 @@ async fn prune_keeps_the_newest_the_latest_and_unapplied_decisions() {
         .collect();
     assert_eq!(left.len(), 4, "{left:?}");
     assert!(app.staging.ledger_path().is_file(), "the ledger stays");
-    let text = atpp::prune::render(&report);
+    let text = atpp::commands::prune::render(&report);
     assert!(text.contains(&format!("removed {}", ids[0])), "{text}");
     assert!(text.contains("plan is made but not loaded"), "{text}");
 
     // Keeping more than there are removes nothing; keeping none still keeps the latest.
-    assert!(atpp::prune::prune(&app.staging, 10)
+    assert!(atpp::commands::prune::prune(&app.staging, 10)
         .unwrap()
         .removed
         .is_empty());
-    let none = atpp::prune::prune(&app.staging, 0).unwrap();
+    let none = atpp::commands::prune::prune(&app.staging, 0).unwrap();
     assert!(none.removed.is_empty(), "{none:?}");
     assert_eq!(none.kept.last(), Some(&(ids[5].clone(), Kept::Latest)));
 }

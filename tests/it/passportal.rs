@@ -4,22 +4,22 @@
 //! document's id is the one a read-back finds; faults are survived, or fail naming the route and
 //! the client.
 
-use atpp::demo::{
-    sim_passportal_credentials, World, DEMO_PIPELINE, SIM_PASSPORTAL_KEY, SIM_PASSPORTAL_SECRET,
-};
-use atpp::extract::passportal::{
-    documents_path, extract_passportal, read_clients, read_documents, read_users, CLIENTS, USERS,
-};
-use atpp::extract::rows::{DocumentRow, UserRow};
-use atpp::passportal::fields;
-use atpp::passportal::models::Client;
-use atpp::passportal::{
+use atpp::api::passportal::fields;
+use atpp::api::passportal::models::Client;
+use atpp::api::passportal::{
     DocType, NewDocument, NewUser, PassportalClient, PassportalError, WriteError,
 };
-use atpp::pipeline::PassportalConfig;
+use atpp::commands::demo::{
+    sim_passportal_credentials, World, DEMO_PIPELINE, SIM_PASSPORTAL_KEY, SIM_PASSPORTAL_SECRET,
+};
+use atpp::model::pipeline::PassportalConfig;
+use atpp::model::records::{DocumentRow, UserRow};
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::{MspSpec, PpDocument, PpUser};
 use atpp::sim::passportal::{content_hash, served_name, PassportalSimOptions, WriteFaultPlan};
+use atpp::stages::extract::passportal::{
+    documents_path, extract_passportal, read_clients, read_documents, read_users, CLIENTS, USERS,
+};
 use std::collections::BTreeMap;
 
 /// A small MSP: a few dozen clients with their users and documents.
@@ -183,7 +183,7 @@ async fn every_staged_row_equals_what_the_generator_planted() {
 
     // The staged document keeps every field in its `fields` column.
     let run_dir = pp.dir.path().join("run");
-    let df = atpp::extract::parquet::read_frame(&run_dir.join(documents_path(DocType::Contact)))
+    let df = atpp::store::parquet::read_frame(&run_dir.join(documents_path(DocType::Contact)))
         .expect("frame");
     assert!(df.column("fields").is_ok());
     pp.assert_no_unexpected_requests();

@@ -1,6 +1,6 @@
 //! The shipped pipeline files parse, and a mistake in one is named with its key and file.
 
-use atpp::pipeline::Pipeline;
+use atpp::model::pipeline::Pipeline;
 use std::path::Path;
 
 #[test]

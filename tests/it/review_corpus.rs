@@ -8,9 +8,9 @@
 //! trailing rows and `action` in another case.
 
 use crate::harness::{read_table, TestWorld};
-use atpp::entity::Entity;
-use atpp::plan::Plan;
+use atpp::model::entity::Entity;
 use atpp::sim::generator::MspSpec;
+use atpp::stages::plan::Plan;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy)]
@@ -347,7 +347,7 @@ async fn each_mistake_is_refused_naming_file_row_and_column() {
 /// non-Latin. Written and read back, the decisions and the names are what was written.
 #[test]
 fn names_of_any_kind_survive_a_round_trip() {
-    use atpp::transform::{Action, Candidate, Method, ReviewRow};
+    use atpp::stages::matching::{Action, Candidate, Method, ReviewRow};
     use rand::{Rng, SeedableRng};
     let pieces = [
         "=HYPERLINK(\"http://x\",\"y\")",
@@ -395,8 +395,10 @@ fn names_of_any_kind_survive_a_round_trip() {
                 }
             })
             .collect();
-        atpp::review::write_tables(dir.path(), "RUN", Entity::Companies, &rows, &[]).unwrap();
-        let mut back = atpp::review::read_decisions(dir.path(), "RUN", Entity::Companies).unwrap();
+        atpp::stages::review::write_tables(dir.path(), "RUN", Entity::Companies, &rows, &[])
+            .unwrap();
+        let mut back =
+            atpp::stages::review::read_decisions(dir.path(), "RUN", Entity::Companies).unwrap();
         back.sort_by_key(|d| d.autotask_id);
         assert_eq!(back.len(), rows.len());
         for (d, r) in back.iter().zip(&rows) {
@@ -431,9 +433,9 @@ fn names_of_any_kind_survive_a_round_trip() {
 /// the plan is refused by the load.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workbook_is_read_back_like_the_csv_files() {
-    use atpp::review::workbook::{read_sheet, WORKBOOK};
+    use atpp::stages::review::workbook::{read_sheet, WORKBOOK};
     let mut t = TestWorld::start(&MspSpec::demo(23)).await;
-    t.app.pipeline.review.format = atpp::pipeline::ReviewFormat::Xlsx;
+    t.app.pipeline.review.format = atpp::model::pipeline::ReviewFormat::Xlsx;
     let (run, _) = t.app.extract().await.expect("extract");
     t.app.match_run(Some(&run.id)).expect("match");
     let path = run.path(WORKBOOK);

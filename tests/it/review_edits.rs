@@ -2,9 +2,9 @@
 //! naming the file, row and column, with nothing written to Passportal.
 
 use crate::harness::{col, read_table, write_table, TestWorld};
-use atpp::entity::Entity;
-use atpp::ledger::Ledger;
+use atpp::model::entity::Entity;
 use atpp::sim::generator::MspSpec;
+use atpp::store::ledger::Ledger;
 use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,7 +56,7 @@ async fn the_load_obeys_an_analysts_edits() {
         .find(|l| l.autotask_id == matched_id)
         .expect("manual match planned");
     assert_eq!(manual.passportal_id, manual_client);
-    assert_eq!(manual.method, atpp::transform::Method::Manual);
+    assert_eq!(manual.method, atpp::stages::matching::Method::Manual);
     assert_eq!(companies.create.len(), creates_before - 2);
 
     let (_, load) = t.app.load(Some(&run.id)).await.expect("load");
@@ -87,11 +87,16 @@ async fn the_load_obeys_an_analysts_edits() {
     let ledger = Ledger::open(&t.app.staging.ledger_path()).unwrap();
     let links = ledger.links(Entity::Companies).unwrap();
     assert_eq!(
-        links[&atpp::ids::AutotaskId(matched_id)].passportal_id.0,
+        links[&atpp::model::ids::AutotaskId(matched_id)]
+            .passportal_id
+            .0,
         manual_client
     );
-    assert_eq!(links[&atpp::ids::AutotaskId(matched_id)].method, "manual");
-    assert!(!links.contains_key(&atpp::ids::AutotaskId(excluded_id)));
+    assert_eq!(
+        links[&atpp::model::ids::AutotaskId(matched_id)].method,
+        "manual"
+    );
+    assert!(!links.contains_key(&atpp::model::ids::AutotaskId(excluded_id)));
 }
 
 /// Apply `edit` to the create table, run the plan, and return its error text.

@@ -2,7 +2,7 @@
 //! binary with debug logging, leaves none of them in any staged file, manifest, log, the ledger,
 //! or what it prints — and a rejected credential is named, never shown.
 
-use atpp::demo::{
+use atpp::commands::demo::{
     World, SIM_AUTOTASK_CODE, SIM_AUTOTASK_SECRET, SIM_PASSPORTAL_KEY, SIM_PASSPORTAL_SECRET,
 };
 use atpp::sim::autotask::AutotaskSimOptions;
@@ -64,8 +64,8 @@ async fn no_secret_reaches_staging_logs_or_output() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pipeline = pipeline_file(&world, dir.path());
-    let parsed = atpp::pipeline::Pipeline::load(&pipeline).unwrap();
-    let env: Vec<(String, String)> = atpp::demo::sim_credential_values(&parsed)
+    let parsed = atpp::model::pipeline::Pipeline::load(&pipeline).unwrap();
+    let env: Vec<(String, String)> = atpp::commands::demo::sim_credential_values(&parsed)
         .into_iter()
         .collect();
     let secrets = [

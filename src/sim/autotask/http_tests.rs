@@ -1,7 +1,7 @@
 //! Smoke tests of the simulator over real HTTP (the client's own tests live elsewhere).
 
 use super::*;
-use crate::credentials::Secret;
+use crate::model::credentials::Secret;
 use crate::sim::generator::AtCompany;
 use chrono::{TimeZone, Utc};
 

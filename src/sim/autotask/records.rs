@@ -409,3 +409,38 @@ impl SimRecord for AtCompany {
         m
     }
 }
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+    use crate::model::entity::Entity;
+    use crate::model::schema::{Kind, Schema};
+
+    /// The simulator serves every wire field the schema table stages, with the same type.
+    #[test]
+    fn the_simulator_serves_the_schema_tables_fields() {
+        for e in Entity::ALL {
+            let def = entity(e.autotask_endpoint()).expect("the simulator serves every entity");
+            for f in Schema::of(*e).fields {
+                let Some(wire) = f.wire else { continue };
+                let served = def
+                    .field(wire)
+                    .unwrap_or_else(|| panic!("{e}: the simulator lacks {wire}"));
+                let expected = match f.kind {
+                    Kind::Int => DataType::Integer,
+                    Kind::Text => DataType::String,
+                    Kind::Bool => DataType::Boolean,
+                    Kind::Time => DataType::DateTime,
+                };
+                // Contacts' isActive is an integer 0/1 on the wire; the extract stages a boolean.
+                let contact_flag = *e == Entity::Contacts && wire == "isActive";
+                assert!(
+                    served.data_type == expected || contact_flag,
+                    "{e}.{wire}: simulator {:?}, schema {:?}",
+                    served.data_type,
+                    f.kind
+                );
+            }
+        }
+    }
+}

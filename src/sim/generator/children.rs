@@ -7,7 +7,7 @@ use super::records::{
     AtCiType, AtConfigurationItem, AtContact, AtLocation, AtResource, DocType, PpDocument, PpUser,
 };
 use super::{AutotaskTenant, EntityTruth, MspSpec, PassportalInstance, Truth};
-use crate::passportal::fields;
+use crate::api::passportal::fields;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

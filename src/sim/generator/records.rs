@@ -93,28 +93,11 @@ pub struct PpUser {
     pub email: Option<String>,
 }
 
-/// The document types the sync reads and writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DocType {
-    Contact,
-    Location,
-    Asset,
-}
-
-impl DocType {
-    /// The `type` value on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocType::Contact => "contact",
-            DocType::Location => "location",
-            DocType::Asset => "asset",
-        }
-    }
-}
+pub use crate::model::entity::DocType;
 
 /// A Passportal document (contact, location or asset) under a client. `fields` are the detail
 /// slots in order, as (label, text); a document made by an earlier sync has an `Autotask ID`
-/// field (`crate::passportal::fields::AUTOTASK_ID`), one made by hand has none.
+/// field (`crate::api::passportal::fields::AUTOTASK_ID`), one made by hand has none.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PpDocument {
     pub id: i64,

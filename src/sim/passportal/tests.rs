@@ -2,7 +2,7 @@
 //! client's behaviour against the simulator is tested elsewhere, with the real client.
 
 use super::*;
-use crate::credentials::Secret;
+use crate::model::credentials::Secret;
 use serde_json::{json, Value};
 
 fn plan() -> WriteFaultPlan {
@@ -526,7 +526,7 @@ async fn every_route_in_the_client_table_is_served() {
     long_token(&sim);
     let base = running.base_url();
     let http = reqwest::Client::new();
-    for route in crate::passportal::routes::ALL {
+    for route in crate::api::passportal::routes::ALL {
         let method = reqwest::Method::from_bytes(route.method.as_bytes()).expect("method");
         let resp = http
             .request(method, format!("{base}{}", route.path_for(1)))

@@ -1,5 +1,5 @@
 //! Users (technicians): `GET /api/v2/users` and `POST /api/v2/users`, both assumed routes, in
-//! the shapes written down in `crate::passportal::routes`.
+//! the shapes written down in `crate::api::passportal::routes`.
 
 use super::{wire, PassportalSim};
 use crate::sim::generator::PpUser;

@@ -4,16 +4,16 @@
 
 use super::app_with;
 use crate::harness::TestWorld;
-use atpp::app::ExtractOptions;
-use atpp::entity::Entity;
-use atpp::extract::autotask::{read_contacts, read_deleted, Mode, CONTACTS, DELETED};
-use atpp::ids::{AutotaskId, PassportalId};
-use atpp::ledger::Ledger;
+use atpp::commands::app::ExtractOptions;
+use atpp::model::entity::Entity;
+use atpp::model::ids::{AutotaskId, PassportalId};
 use atpp::sim::generator::MspSpec;
+use atpp::stages::extract::autotask::{read_contacts, read_deleted, Mode, CONTACTS, DELETED};
+use atpp::store::ledger::Ledger;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 
-fn watermark(app: &atpp::app::App, entity: Entity) -> Option<DateTime<Utc>> {
+fn watermark(app: &atpp::commands::app::App, entity: Entity) -> Option<DateTime<Utc>> {
     let ledger = Ledger::open(&app.staging.ledger_path()).expect("ledger");
     ledger.watermark(entity).expect("watermark")
 }

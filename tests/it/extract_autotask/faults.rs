@@ -5,8 +5,8 @@
 
 use super::{app_with, assert_same_files};
 use crate::harness::TestWorld;
-use atpp::autotask::AutotaskClient;
-use atpp::demo::sim_autotask_credentials;
+use atpp::api::autotask::AutotaskClient;
+use atpp::commands::demo::sim_autotask_credentials;
 use atpp::sim::autotask::{AutotaskSimOptions, FaultPlan};
 use atpp::sim::generator::MspSpec;
 use atpp::sim::passportal::PassportalSimOptions;
@@ -31,7 +31,7 @@ async fn extraction_under_a_fault_plan_ends_with_the_data_of_a_clean_one() {
     };
     let faulty = TestWorld::start_with(&spec, options, PassportalSimOptions::default()).await;
     let clean = TestWorld::start(&spec).await;
-    let small_pages = |p: &mut atpp::pipeline::Pipeline| {
+    let small_pages = |p: &mut atpp::model::pipeline::Pipeline| {
         p.autotask.page_size = 50;
         p.autotask.max_attempts = 12;
         p.autotask.timeout_secs = 1;
@@ -48,7 +48,8 @@ async fn extraction_under_a_fault_plan_ends_with_the_data_of_a_clean_one() {
     assert_same_files(&clean_run.dir, &faulty_run.dir);
 
     // The faults happened and were paid for in retries, which the manifest counts.
-    let spent = |s: &atpp::extract::ExtractSummary| s.autotask_requests.values().sum::<u64>();
+    let spent =
+        |s: &atpp::stages::extract::ExtractSummary| s.autotask_requests.values().sum::<u64>();
     assert!(
         spent(&faulty_summary) > spent(&clean_summary) + 10,
         "faulty {} vs clean {}",

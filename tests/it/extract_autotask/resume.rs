@@ -3,8 +3,8 @@
 
 use super::{app_with, assert_same_files};
 use crate::harness::TestWorld;
-use atpp::app::ExtractOptions;
-use atpp::demo::{sim_credential_values, DEMO_PIPELINE};
+use atpp::commands::app::ExtractOptions;
+use atpp::commands::demo::{sim_credential_values, DEMO_PIPELINE};
 use atpp::sim::autotask::{discovery_url, AutotaskSimOptions};
 use atpp::sim::generator::MspSpec;
 use atpp::sim::passportal::PassportalSimOptions;
@@ -22,7 +22,7 @@ fn committed_parts(run_dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
-fn small(p: &mut atpp::pipeline::Pipeline) {
+fn small(p: &mut atpp::model::pipeline::Pipeline) {
     p.autotask.page_size = 40;
     p.autotask.max_attempts = 2;
     p.extract.batch_rows = 80;
@@ -132,7 +132,7 @@ async fn a_killed_extract_process_resumes_and_equals_a_clean_one() {
     sim.fail_endpoint_after("ConfigurationItems", 12);
     let mut child = atpp(&t, &pipeline, &[]).spawn().expect("atpp starts");
     let run_dir = loop {
-        let run = atpp::staging::Staging::open(&staging)
+        let run = atpp::store::staging::Staging::open(&staging)
             .ok()
             .and_then(|s| s.run(None).ok());
         if let Some(run) = run {

@@ -1,0 +1,375 @@
+//! `atpp query "<SQL>"`: DuckDB SQL over a run's staged Parquet files and the ledger, for
+//! analysts who want to ask what the review tables do not show ("which contacts of excluded
+//! companies have e-mail addresses?", "what did last night create?") without a second tool.
+//!
+//! An in-memory DuckDB gets one view per Parquet file of the run, named `<folder>_<file stem>`
+//! (`autotask_companies`, `passportal_clients`, `match_companies_proposals`), and the ledger
+//! attached read-only with a view per table under its plain name (`links`, `writes`,
+//! `decisions`, `runs`, `watermarks`). Nothing is written: not the run, not the ledger.
+
+use crate::store::lock::LockInfo;
+use crate::store::staging::{Run, Staging};
+use duckdb::types::{TimeUnit, ValueRef};
+use duckdb::Connection;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(
+        "the ledger {path} is in use by a running atpp{}; query again once it has ended \
+         (DuckDB: {detail})",
+        holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
+    )]
+    LedgerBusy {
+        path: PathBuf,
+        holder: Option<LockInfo>,
+        detail: String,
+    },
+    /// DuckDB's own message about the SQL.
+    #[error("{0}")]
+    Sql(String),
+    #[error("cannot set up the query views: {what}")]
+    Setup {
+        what: String,
+        #[source]
+        source: duckdb::Error,
+    },
+}
+
+/// A query's answer, every cell as text (`None` is SQL NULL).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// The views a query can use.
+pub struct QueryContext {
+    conn: Connection,
+    /// View name → the Parquet file it reads.
+    pub parquet_views: Vec<(String, PathBuf)>,
+    /// Ledger tables exposed as views (empty when there is no ledger yet).
+    pub ledger_views: Vec<String>,
+}
+
+/// The view name of a staged Parquet file: its folder and stem, e.g.
+/// `extract/autotask/company_locations.parquet` → `autotask_company_locations`.
+pub fn view_name(relative: &Path) -> String {
+    let stem = relative
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let folder = relative
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().into_owned());
+    let name = match folder {
+        Some(folder) => format!("{folder}_{stem}"),
+        None => stem,
+    };
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// Every Parquet file of a run (hidden files and folders, such as unfinished batches, left
+/// out), relative to the run folder, sorted.
+pub fn parquet_files(run: &Run) -> Vec<PathBuf> {
+    fn walk(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, &rel.join(&name), out);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                out.push(rel.join(&name));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&run.dir, Path::new(""), &mut out);
+    out.sort();
+    out
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Whether a DuckDB error says another process holds the database file.
+pub fn is_lock_conflict(e: &duckdb::Error) -> bool {
+    let text = e.to_string();
+    text.contains("Conflicting lock") || text.contains("Could not set lock")
+}
+
+impl QueryContext {
+    /// Views over `run`'s Parquet files (none without a run) and the staging folder's ledger.
+    pub fn open(staging: &Staging, run: Option<&Run>) -> Result<QueryContext, QueryError> {
+        let setup = |what: String| move |source| QueryError::Setup { what, source };
+        let conn = Connection::open_in_memory().map_err(setup("in-memory database".into()))?;
+        let mut parquet_views: Vec<(String, PathBuf)> = Vec::new();
+        for rel in run.map(parquet_files).unwrap_or_default() {
+            let name = view_name(&rel);
+            if parquet_views.iter().any(|(n, _)| *n == name) {
+                tracing::warn!("two files would be view {name}; {} left out", rel.display());
+                continue;
+            }
+            let path = run.expect("files come from a run").dir.join(&rel);
+            conn.execute_batch(&format!(
+                "CREATE VIEW {} AS SELECT * FROM read_parquet({})",
+                quote_ident(&name),
+                quote_literal(&path.to_string_lossy())
+            ))
+            .map_err(setup(format!("view {name} over {}", path.display())))?;
+            parquet_views.push((name, path));
+        }
+        let ledger = staging.ledger_path();
+        let mut ledger_views = Vec::new();
+        if ledger.is_file() {
+            let attach = format!(
+                "ATTACH {} AS atpp_ledger (READ_ONLY)",
+                quote_literal(&ledger.to_string_lossy())
+            );
+            if let Err(e) = conn.execute_batch(&attach) {
+                if is_lock_conflict(&e) {
+                    return Err(QueryError::LedgerBusy {
+                        path: ledger,
+                        holder: crate::store::lock::holder(staging.root()),
+                        detail: e.to_string(),
+                    });
+                }
+                return Err(setup(format!("attaching the ledger {}", ledger.display()))(
+                    e,
+                ));
+            }
+            let mut stmt = conn
+                .prepare(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'atpp_ledger' \
+                     ORDER BY table_name",
+                )
+                .map_err(setup("listing the ledger's tables".into()))?;
+            let tables: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(setup("listing the ledger's tables".into()))?;
+            for table in tables {
+                if parquet_views.iter().any(|(n, _)| *n == table) {
+                    continue;
+                }
+                conn.execute_batch(&format!(
+                    "CREATE VIEW {0} AS SELECT * FROM atpp_ledger.main.{0}",
+                    quote_ident(&table)
+                ))
+                .map_err(setup(format!("view of ledger table {table}")))?;
+                ledger_views.push(table);
+            }
+        }
+        Ok(QueryContext {
+            conn,
+            parquet_views,
+            ledger_views,
+        })
+    }
+
+    /// Run one SQL statement; a bad one is `QueryError::Sql` with DuckDB's message.
+    pub fn query(&self, sql: &str) -> Result<QueryResult, QueryError> {
+        let sql = sql.trim().trim_end_matches(';').trim_end();
+        let bad = |e: duckdb::Error| QueryError::Sql(e.to_string());
+        // Prepared as written first, so a mistake is reported against the user's own text.
+        let mut raw = self.conn.prepare(sql).map_err(bad)?;
+        // DuckDB renders every value itself when the statement is a query.
+        let wrapped = format!("SELECT COLUMNS(*)::VARCHAR FROM (\n{sql}\n) AS atpp_query");
+        if let Ok(mut stmt) = self.conn.prepare(&wrapped) {
+            let mut rows = stmt.query([]).map_err(bad)?;
+            let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(bad)? {
+                let cells = (0..columns.len())
+                    .map(|i| row.get::<_, Option<String>>(i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(bad)?;
+                out.push(cells);
+            }
+            return Ok(QueryResult { columns, rows: out });
+        }
+        // Not a query (SHOW, DESCRIBE, PRAGMA, ...): render the values here.
+        let mut rows = raw.query([]).map_err(bad)?;
+        let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(bad)? {
+            let mut cells = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                cells.push(cell(row.get_ref(i).map_err(bad)?));
+            }
+            out.push(cells);
+        }
+        Ok(QueryResult { columns, rows: out })
+    }
+}
+
+fn cell(v: ValueRef<'_>) -> Option<String> {
+    let timestamp = |unit: TimeUnit, n: i64| {
+        let micros = unit.to_micros(n);
+        chrono::DateTime::from_timestamp_micros(micros)
+            .map(|t| t.naive_utc().to_string())
+            .unwrap_or_else(|| n.to_string())
+    };
+    Some(match v {
+        ValueRef::Null => return None,
+        ValueRef::Boolean(b) => b.to_string(),
+        ValueRef::TinyInt(n) => n.to_string(),
+        ValueRef::SmallInt(n) => n.to_string(),
+        ValueRef::Int(n) => n.to_string(),
+        ValueRef::BigInt(n) => n.to_string(),
+        ValueRef::HugeInt(n) => n.to_string(),
+        ValueRef::UTinyInt(n) => n.to_string(),
+        ValueRef::USmallInt(n) => n.to_string(),
+        ValueRef::UInt(n) => n.to_string(),
+        ValueRef::UBigInt(n) => n.to_string(),
+        ValueRef::Float(n) => n.to_string(),
+        ValueRef::Double(n) => n.to_string(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Timestamp(unit, n) => timestamp(unit, n),
+        ValueRef::Date32(days) => chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| days.to_string()),
+        other => format!("{:?}", other.to_owned()),
+    })
+}
+
+/// Whether a column holds only numbers (right-aligned in the text table).
+fn numeric(result: &QueryResult, col: usize) -> bool {
+    let mut any = false;
+    for row in &result.rows {
+        if let Some(v) = &row[col] {
+            if v.parse::<f64>().is_err() {
+                return false;
+            }
+            any = true;
+        }
+    }
+    any
+}
+
+/// The answer as an aligned text table with a row count; NULL shows as `NULL`.
+pub fn render_text(result: &QueryResult) -> String {
+    let shown = |v: &Option<String>| match v {
+        Some(v) => v
+            .replace('\r', "\\r")
+            .replace('\n', "\\n")
+            .replace('\t', " "),
+        None => "NULL".to_string(),
+    };
+    let cells: Vec<Vec<String>> = result
+        .rows
+        .iter()
+        .map(|r| r.iter().map(shown).collect())
+        .collect();
+    let mut widths: Vec<usize> = result.columns.iter().map(|c| c.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let right: Vec<bool> = (0..result.columns.len())
+        .map(|i| numeric(result, i))
+        .collect();
+    let line = |row: &[String]| {
+        let parts: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = " ".repeat(widths[i].saturating_sub(c.chars().count()));
+                if right[i] {
+                    format!("{pad}{c}")
+                } else {
+                    format!("{c}{pad}")
+                }
+            })
+            .collect();
+        format!("{}\n", parts.join("  ").trim_end())
+    };
+    let mut out = line(&result.columns);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    out.push_str(&format!("{}\n", rule.join("  ")));
+    for row in &cells {
+        out.push_str(&line(row));
+    }
+    let n = result.rows.len();
+    out.push_str(&format!("({n} row{})\n", if n == 1 { "" } else { "s" }));
+    out
+}
+
+/// The answer as CSV the way the review tables are written (UTF-8 with BOM, CRLF, formula-like
+/// cells escaped), so it opens cleanly in a spreadsheet; NULL is an empty cell.
+pub fn render_csv(result: &QueryResult) -> Vec<u8> {
+    let rows: Vec<Vec<String>> = result
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|c| c.clone().unwrap_or_default()).collect())
+        .collect();
+    crate::stages::review::spreadsheet_csv(&result.columns, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_are_named_by_folder_and_stem() {
+        for (file, view) in [
+            ("extract/autotask/companies.parquet", "autotask_companies"),
+            ("extract/passportal/clients.parquet", "passportal_clients"),
+            (
+                "extract/autotask/company_locations.parquet",
+                "autotask_company_locations",
+            ),
+            (
+                "match/companies.proposals.parquet",
+                "match_companies_proposals",
+            ),
+        ] {
+            assert_eq!(view_name(Path::new(file)), view);
+        }
+    }
+
+    #[test]
+    fn queries_answer_as_text_and_bad_sql_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::open(dir.path()).unwrap();
+        let ctx = QueryContext::open(&staging, None).unwrap();
+        let r = ctx
+            .query("SELECT 1 AS n, 'a' AS s, NULL AS z, DATE '2024-01-02' AS d;")
+            .unwrap();
+        assert_eq!(r.columns, ["n", "s", "z", "d"]);
+        assert_eq!(
+            r.rows,
+            [vec![
+                Some("1".into()),
+                Some("a".into()),
+                None,
+                Some("2024-01-02".into())
+            ]]
+        );
+        let text = render_text(&r);
+        assert!(text.contains("NULL"), "{text}");
+        assert!(text.ends_with("(1 row)\n"), "{text}");
+        let shown = ctx.query("SHOW TABLES").unwrap();
+        assert_eq!(shown.columns, ["name"]);
+        let err = ctx.query("SELEC 1").unwrap_err().to_string();
+        assert!(err.contains("syntax error"), "{err}");
+        let csv = render_csv(&ctx.query("SELECT '=1+1' AS f").unwrap());
+        assert_eq!(csv, b"\xEF\xBB\xBFf\r\n'=1+1\r\n");
+    }
+}

@@ -1,0 +1,570 @@
+//! `atpp status`: what the morning after a nightly run needs to know in one screen — how the
+//! recent runs went, what waits for an analyst, which Passportal records lost their Autotask
+//! record, how big the ledger has grown and how much of the tenant's Autotask request budget
+//! the last extract used. It only reads: run manifests, review tables and plans, and the ledger
+//! opened read-only (if a running atpp holds the ledger, the rest is still shown).
+
+use crate::model::entity::Entity;
+use crate::stages::matching::{proposals_path, Action};
+use crate::stages::plan::{Plan, PLAN_FILE};
+use crate::store::lock::LockInfo;
+use crate::store::staging::{Manifest, Run, Staging, StagingError};
+use chrono::{DateTime, Utc};
+use duckdb::{AccessMode, Config, Connection};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The stages of a run, in order.
+pub const STAGES: [&str; 4] = ["extract", "match", "plan", "load"];
+
+/// Everything `atpp status` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub staging: PathBuf,
+    /// The atpp working in this staging folder now, if any.
+    pub running: Option<LockInfo>,
+    /// The most recent runs, newest first.
+    pub runs: Vec<RunStatus>,
+    pub review: ReviewWaiting,
+    pub orphans: Option<Orphans>,
+    pub ledger: LedgerStatus,
+    pub threshold: Option<ThresholdUse>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunStatus {
+    pub run_id: String,
+    pub pipeline: String,
+    pub created_at: DateTime<Utc>,
+    /// Finished stages, in pipeline order.
+    pub stages: Vec<String>,
+    /// The ledger's outcome of the load (`success`, `partial failure`), else where it stands.
+    pub outcome: String,
+    pub finished_at: Option<String>,
+    /// Rows staged by the extract (both sides).
+    pub extracted_rows: u64,
+    /// What the match proposed, per action, all entities together.
+    pub proposed: BTreeMap<String, u64>,
+    /// What the load did (`created`, `linked`, `updated`, `skipped`, `failed`), all entities.
+    pub loaded: BTreeMap<String, u64>,
+}
+
+/// Rows an analyst has to decide on.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReviewWaiting {
+    pub latest_run: Option<String>,
+    /// Rows of the latest run waiting for a decision, per entity: its create rows whose reason
+    /// is `ambiguous...` or `suggested...` that its plan (if made) does not apply, and the rows
+    /// its plan left pending for review.
+    pub latest_waiting: BTreeMap<String, u64>,
+    /// Runs whose review tables were written but no plan made of them: rows in those tables.
+    pub unplanned_runs: Vec<UnplannedRun>,
+    /// Tables that could not be read, and why.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnplannedRun {
+    pub run_id: String,
+    pub rows: u64,
+}
+
+/// Linked records deleted in Autotask, per entity, from the latest plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Orphans {
+    pub run_id: String,
+    pub entities: BTreeMap<String, Vec<i64>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LedgerStatus {
+    pub path: PathBuf,
+    /// The ledger file and its write-ahead log together.
+    pub bytes: u64,
+    /// Links per entity; empty when the ledger could not be read (see `note`).
+    pub links: BTreeMap<String, u64>,
+    pub note: Option<String>,
+}
+
+/// The tenant's hourly Autotask request threshold as the last finished extract saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThresholdUse {
+    pub run_id: String,
+    pub limit: u64,
+    pub used_at_start: u64,
+    pub used_at_end: u64,
+    /// Requests this extract spent.
+    pub spent: u64,
+}
+
+/// What the ledger says about runs: outcome and finish time by run id.
+struct LedgerRead {
+    outcomes: BTreeMap<String, (Option<String>, Option<String>)>,
+    links: BTreeMap<String, u64>,
+}
+
+fn read_ledger(path: &Path) -> Result<LedgerRead, String> {
+    let config = Config::default()
+        .access_mode(AccessMode::ReadOnly)
+        .map_err(|e| e.to_string())?;
+    let conn = Connection::open_with_flags(path, config).map_err(|e| {
+        if crate::commands::query::is_lock_conflict(&e) {
+            "in use by a running atpp: run history and link counts not shown".to_string()
+        } else {
+            format!("cannot be read: {e}")
+        }
+    })?;
+    type Rows = Vec<(String, Option<String>, Option<String>)>;
+    let read = |sql: &str| -> Result<Rows, String> {
+        let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| e.to_string())?;
+        rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    };
+    let outcomes = read(
+        "SELECT run_id, outcome, CAST(finished_at AS VARCHAR) FROM runs \
+         WHERE finished_at IS NOT NULL",
+    )?
+    .into_iter()
+    .map(|(id, outcome, at)| (id, (outcome, at)))
+    .collect();
+    let links = read(
+        "SELECT entity, CAST(count(*) AS VARCHAR), CAST(NULL AS VARCHAR) FROM links \
+         GROUP BY entity ORDER BY entity",
+    )?
+    .into_iter()
+    .map(|(entity, n, _)| (entity, n.and_then(|n| n.parse().ok()).unwrap_or(0)))
+    .collect();
+    Ok(LedgerRead { outcomes, links })
+}
+
+fn done(manifest: &Manifest, stage: &str) -> bool {
+    manifest
+        .stages
+        .get(stage)
+        .is_some_and(|s| s.finished_at.is_some())
+}
+
+/// Sum the numbers of a stage note shaped `{entity: {name: n}}` by name.
+fn sum_by_name(note: Option<&serde_json::Value>) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let Some(entities) = note.and_then(|n| n.as_object()) else {
+        return out;
+    };
+    let per_entity = entities
+        .iter()
+        .filter(|(entity, _)| Entity::parse(entity).is_some());
+    for (_, counts) in per_entity {
+        for (name, n) in counts.as_object().into_iter().flatten() {
+            *out.entry(name.clone()).or_default() += n.as_u64().unwrap_or(0);
+        }
+    }
+    out
+}
+
+fn run_status(
+    manifest: &Manifest,
+    ledger: Option<&LedgerRead>,
+    latest: bool,
+    running: bool,
+) -> RunStatus {
+    let stages: Vec<String> = STAGES
+        .iter()
+        .filter(|s| done(manifest, s))
+        .map(|s| s.to_string())
+        .collect();
+    let recorded = ledger.and_then(|l| l.outcomes.get(&manifest.run_id));
+    let outcome = match recorded.and_then(|(o, _)| o.clone()) {
+        Some(o) => o,
+        None if latest && running => "running".into(),
+        None if done(manifest, "load") => "loaded".into(),
+        None if done(manifest, "plan") => "planned, not loaded".into(),
+        None if done(manifest, "match") => "waiting for review".into(),
+        None if done(manifest, "extract") => "extracted, not matched".into(),
+        None if latest => "extract unfinished (`atpp extract --resume` continues it)".into(),
+        None => "extract unfinished".into(),
+    };
+    let extract = manifest.stages.get("extract");
+    let extracted_rows = extract
+        .map(|s| {
+            s.files
+                .iter()
+                .filter(|(rel, _)| rel.starts_with("extract/"))
+                .map(|(_, f)| f.rows)
+                .sum()
+        })
+        .unwrap_or(0);
+    let matched = manifest.stages.get("match").map(|s| &s.notes);
+    let proposed = sum_by_name(
+        matched
+            .map(|notes| serde_json::to_value(notes).expect("serialises"))
+            .as_ref(),
+    );
+    let loaded = sum_by_name(
+        manifest
+            .stages
+            .get("load")
+            .and_then(|s| s.notes.get("counts")),
+    );
+    RunStatus {
+        run_id: manifest.run_id.clone(),
+        pipeline: manifest.pipeline.clone(),
+        created_at: manifest.created_at,
+        stages,
+        outcome,
+        finished_at: recorded.and_then(|(_, at)| at.clone()),
+        extracted_rows,
+        proposed,
+        loaded,
+    }
+}
+
+/// The ids of a list in a plan's entity (`create`, `pending`), read loosely from `plan.json`.
+fn plan_ids(plan: Option<&serde_json::Value>, entity: Entity, list: &str) -> BTreeSet<i64> {
+    plan.and_then(|p| {
+        p.get("entities")?
+            .get(entity.as_str())?
+            .get(list)?
+            .as_array()
+    })
+    .map(|ids| ids.iter().filter_map(|id| id.as_i64()).collect())
+    .unwrap_or_default()
+}
+
+/// A create row whose reason says the matcher was unsure (`ambiguous...`, `suggested...`).
+fn is_uncertain_create(d: &crate::stages::review::Decision) -> bool {
+    let reason = d.cells.get("reason").map(|r| r.trim().to_ascii_lowercase());
+    d.action == Action::Create
+        && reason.is_some_and(|r| r.starts_with("ambiguous") || r.starts_with("suggested"))
+}
+
+fn unreadable(run: &Run, entity: Entity, e: crate::stages::review::ReviewError) -> String {
+    let why = match e {
+        crate::stages::review::ReviewError::Invalid(p) => format!("{} problem(s)", p.len()),
+        other => other.to_string(),
+    };
+    format!(
+        "the {entity} review tables of run {} cannot be read ({why}): `atpp plan --run {}` \
+         names the problems",
+        run.id, run.id
+    )
+}
+
+/// Rows of the latest run waiting for a decision (see `ReviewWaiting::latest_waiting`); tables
+/// that cannot be read are said in `notes`.
+fn latest_waiting(
+    run: &Run,
+    manifest: &Manifest,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, u64> {
+    let plan: Option<serde_json::Value> = done(manifest, "plan")
+        .then(|| std::fs::read_to_string(run.path(PLAN_FILE)).ok())
+        .flatten()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let matched = manifest
+        .stages
+        .get("match")
+        .filter(|_| done(manifest, "match"));
+    let mut out = BTreeMap::new();
+    for &entity in Entity::ALL {
+        let applied = plan_ids(plan.as_ref(), entity, "create");
+        let mut waiting = plan_ids(plan.as_ref(), entity, "pending");
+        let has_tables = matched.is_some_and(|m| m.files.contains_key(&proposals_path(entity)));
+        if has_tables {
+            match crate::stages::review::read_decisions(&run.dir, &run.id, entity) {
+                Ok(decisions) => waiting.extend(
+                    decisions
+                        .iter()
+                        .filter(|d| is_uncertain_create(d) && !applied.contains(&d.autotask_id))
+                        .map(|d| d.autotask_id),
+                ),
+                Err(e) => notes.push(unreadable(run, entity, e)),
+            }
+        }
+        if !waiting.is_empty() {
+            out.insert(entity.as_str().to_string(), waiting.len() as u64);
+        }
+    }
+    out
+}
+
+/// Rows in a run's review tables (the match/create/exclude tables or the workbook), as written.
+fn review_table_rows(manifest: &Manifest) -> u64 {
+    let Some(matched) = manifest.stages.get("match") else {
+        return 0;
+    };
+    matched
+        .files
+        .iter()
+        .filter(|(rel, _)| {
+            rel.as_str() == crate::stages::review::workbook::WORKBOOK
+                || Action::ALL
+                    .iter()
+                    .any(|a| rel.starts_with("review/") && rel.ends_with(&format!(".{a}.csv")))
+        })
+        .map(|(_, f)| f.rows)
+        .sum()
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+fn threshold_use(
+    run_id: &str,
+    notes: &BTreeMap<String, serde_json::Value>,
+) -> Option<ThresholdUse> {
+    let get = |note: &str, key: &str| notes.get(note)?.get(key)?.as_u64();
+    let spent = notes
+        .get("autotask_requests")
+        .and_then(|v| v.as_object())
+        .map(|m| m.values().filter_map(|n| n.as_u64()).sum())
+        .unwrap_or(0);
+    Some(ThresholdUse {
+        run_id: run_id.to_string(),
+        limit: get("autotask_threshold_end", "externalRequestThreshold")
+            .or_else(|| get("autotask_threshold_start", "externalRequestThreshold"))?,
+        used_at_start: get("autotask_threshold_start", "currentTimeframeRequestCount").unwrap_or(0),
+        used_at_end: get("autotask_threshold_end", "currentTimeframeRequestCount").unwrap_or(0),
+        spent,
+    })
+}
+
+/// Gather the status of a staging folder, with the `recent` newest runs.
+pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> {
+    let running = crate::store::lock::holder(staging.root());
+    let ledger_path = staging.ledger_path();
+    let mut ledger = LedgerStatus {
+        bytes: file_size(&ledger_path) + file_size(&ledger_path.with_extension("duckdb.wal")),
+        path: ledger_path.clone(),
+        ..LedgerStatus::default()
+    };
+    let read = if ledger_path.is_file() {
+        match read_ledger(&ledger_path) {
+            Ok(read) => Some(read),
+            Err(note) => {
+                ledger.note = Some(note);
+                None
+            }
+        }
+    } else {
+        ledger.note = Some("no ledger yet: nothing has been loaded".into());
+        None
+    };
+    if let Some(read) = &read {
+        ledger.links = read.links.clone();
+    }
+
+    let ids = staging.run_ids()?;
+    let latest_id = ids.last().cloned();
+    let mut runs = Vec::new();
+    let mut review = ReviewWaiting {
+        latest_run: latest_id.clone(),
+        ..ReviewWaiting::default()
+    };
+    let mut orphans = None;
+    let mut threshold = None;
+    for (i, id) in ids.iter().rev().enumerate() {
+        let run = staging.run(Some(id))?;
+        let Ok(manifest) = run.manifest() else {
+            continue;
+        };
+        let latest = Some(id) == latest_id.as_ref();
+        if i < recent {
+            runs.push(run_status(
+                &manifest,
+                read.as_ref(),
+                latest,
+                running.is_some(),
+            ));
+        }
+        if latest {
+            review.latest_waiting = latest_waiting(&run, &manifest, &mut review.notes);
+        }
+        if done(&manifest, "match") && !done(&manifest, "plan") {
+            review.unplanned_runs.push(UnplannedRun {
+                run_id: id.clone(),
+                rows: review_table_rows(&manifest),
+            });
+        }
+        if orphans.is_none() && done(&manifest, "plan") {
+            let plan = std::fs::read_to_string(run.path(PLAN_FILE))
+                .ok()
+                .and_then(|t| serde_json::from_str::<Plan>(&t).ok());
+            if let Some(plan) = plan {
+                orphans = Some(Orphans {
+                    run_id: id.clone(),
+                    entities: plan
+                        .entities
+                        .iter()
+                        .filter(|(_, p)| !p.orphans.is_empty())
+                        .map(|(e, p)| (e.as_str().to_string(), p.orphans.clone()))
+                        .collect(),
+                });
+            }
+        }
+        if threshold.is_none() {
+            if let Some(extract) = manifest
+                .stages
+                .get("extract")
+                .filter(|_| done(&manifest, "extract"))
+            {
+                threshold = threshold_use(id, &extract.notes);
+            }
+        }
+    }
+    Ok(Status {
+        staging: staging.root().to_path_buf(),
+        running,
+        runs,
+        review,
+        orphans,
+        ledger,
+        threshold,
+    })
+}
+
+fn counts(map: &BTreeMap<String, u64>) -> String {
+    map.iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// The status as text.
+pub fn render(status: &Status) -> String {
+    let mut out = format!("staging folder {}\n", status.staging.display());
+    match &status.running {
+        Some(h) => out.push_str(&format!("running now: {h}\n")),
+        None => out.push_str("running now: nothing\n"),
+    }
+
+    out.push_str("\nrecent runs (newest first):\n");
+    if status.runs.is_empty() {
+        out.push_str("  none yet: run `atpp extract` (or `atpp run`)\n");
+    }
+    for r in &status.runs {
+        out.push_str(&format!(
+            "  {:<20} {:<12} {}  stages: {:<24} {}\n",
+            r.run_id,
+            r.pipeline,
+            r.created_at.format("%Y-%m-%d %H:%M UTC"),
+            if r.stages.is_empty() {
+                "-".to_string()
+            } else {
+                r.stages.join(",")
+            },
+            r.outcome
+        ));
+        let mut parts = vec![format!("{} rows extracted", r.extracted_rows)];
+        if !r.proposed.is_empty() {
+            parts.push(format!("proposed {}", counts(&r.proposed)));
+        }
+        if !r.loaded.is_empty() {
+            let loaded = counts(&r.loaded);
+            parts.push(format!(
+                "loaded {}",
+                if loaded.is_empty() {
+                    "nothing"
+                } else {
+                    &loaded
+                }
+            ));
+        }
+        out.push_str(&format!("  {:<20} {}\n", "", parts.join("; ")));
+    }
+
+    out.push_str("\nwaiting for review:\n");
+    let review = &status.review;
+    let uncertain: u64 = review.latest_waiting.values().sum();
+    if let Some(latest) = &review.latest_run {
+        if uncertain > 0 {
+            out.push_str(&format!(
+                "  latest run {latest}: {uncertain} row(s) ambiguous, suggested or held for \
+                 review, not applied ({})\n",
+                counts(&review.latest_waiting)
+            ));
+        }
+    }
+    for u in &review.unplanned_runs {
+        out.push_str(&format!(
+            "  run {}: {} row(s) in review tables not planned yet (`atpp plan --run {}`)\n",
+            u.run_id, u.rows, u.run_id
+        ));
+    }
+    for note in &review.notes {
+        out.push_str(&format!("  {note}\n"));
+    }
+    if uncertain == 0 && review.unplanned_runs.is_empty() && review.notes.is_empty() {
+        out.push_str("  nothing\n");
+    }
+
+    out.push_str("\norphans (linked records deleted in Autotask; kept in Passportal):\n");
+    match &status.orphans {
+        Some(o) if !o.entities.is_empty() => {
+            for (entity, ids) in &o.entities {
+                let shown: Vec<String> = ids.iter().take(10).map(i64::to_string).collect();
+                out.push_str(&format!(
+                    "  {entity}: {} (Autotask ids {}{}) in the plan of run {}\n",
+                    ids.len(),
+                    shown.join(", "),
+                    if ids.len() > 10 { ", ..." } else { "" },
+                    o.run_id
+                ));
+            }
+        }
+        Some(o) => out.push_str(&format!("  none in the plan of run {}\n", o.run_id)),
+        None => out.push_str("  no plan yet\n"),
+    }
+
+    let l = &status.ledger;
+    out.push_str(&format!(
+        "\nledger {}: {}\n",
+        l.path.display(),
+        human_bytes(l.bytes)
+    ));
+    if !l.links.is_empty() {
+        out.push_str(&format!("  links: {}\n", counts(&l.links)));
+    }
+    if let Some(note) = &l.note {
+        out.push_str(&format!("  {note}\n"));
+    }
+
+    out.push_str("\nAutotask request threshold:\n");
+    match &status.threshold {
+        Some(t) => {
+            let share = |n: u64| {
+                if t.limit == 0 {
+                    0.0
+                } else {
+                    100.0 * n as f64 / t.limit as f64
+                }
+            };
+            out.push_str(&format!(
+                "  extract of run {}: {} of {} requests this hour used at its end ({:.1}%), {} at \
+                 its start ({:.1}%); it spent {}\n",
+                t.run_id,
+                t.used_at_end,
+                t.limit,
+                share(t.used_at_end),
+                t.used_at_start,
+                share(t.used_at_start),
+                t.spent
+            ));
+        }
+        None => out.push_str("  no finished extract yet\n"),
+    }
+    out
+}

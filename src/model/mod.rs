@@ -1,0 +1,11 @@
+//! The core model every layer shares and that depends on nothing of ours: newtype ids, the
+//! entity kinds and their schema, the staged records, the review decisions, credentials and the
+//! pipeline file's settings.
+
+pub mod credentials;
+pub mod decision;
+pub mod entity;
+pub mod ids;
+pub mod pipeline;
+pub mod records;
+pub mod schema;

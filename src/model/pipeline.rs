@@ -1,0 +1,654 @@
+//! The pipeline file (`pipelines/*.toml`): what the Passportal integration screen holds —
+//! which entities to sync, filters, matching thresholds, load pacing, and where credentials
+//! come from (names of environment variables or a private credentials file, never the secrets).
+//! Each stage has its own config struct; unknown keys are an error naming the key and the file.
+
+use crate::model::credentials::{AutotaskCredentials, PassportalCredentials, Secret};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("cannot read pipeline file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("pipeline file {path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("credential {what} is not set: set the environment variable {var}{file_hint}")]
+    MissingCredential {
+        what: &'static str,
+        var: String,
+        file_hint: String,
+    },
+    #[error("credentials file {path}: {message}")]
+    CredentialsFile { path: PathBuf, message: String },
+}
+
+/// A whole pipeline file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// A short name, shown in manifests and run history.
+    pub name: String,
+    /// Where run folders and the ledger live (relative to the working directory).
+    #[serde(default = "default_staging_dir")]
+    pub staging_dir: PathBuf,
+    /// Optional file (mode 0600) with `NAME = "value"` lines, consulted for any credential whose
+    /// environment variable is not set.
+    #[serde(default)]
+    pub credentials_file: Option<PathBuf>,
+    pub autotask: AutotaskConfig,
+    pub passportal: PassportalConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+    #[serde(default)]
+    pub extract: ExtractConfig,
+    #[serde(default)]
+    pub matching: MatchingConfig,
+    #[serde(default)]
+    pub load: LoadConfig,
+    #[serde(default)]
+    pub run: RunConfig,
+    #[serde(default)]
+    pub review: ReviewConfig,
+}
+
+fn default_staging_dir() -> PathBuf {
+    PathBuf::from("staging")
+}
+
+/// Where Autotask is and which environment variables hold its credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutotaskConfig {
+    /// Zone discovery base; the client appends `v1.0/zoneInformation?user=`.
+    #[serde(default = "default_discovery_url")]
+    pub discovery_url: String,
+    #[serde(default = "default_at_username_env")]
+    pub username_env: String,
+    #[serde(default = "default_at_integration_code_env")]
+    pub integration_code_env: String,
+    #[serde(default = "default_at_secret_env")]
+    pub secret_env: String,
+    /// Records per query page (1..=500).
+    #[serde(default = "default_at_page_size")]
+    pub page_size: u32,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Attempts per request before a page fails the run.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_discovery_url() -> String {
+    "https://webservices.autotask.net/atservicesrest/".into()
+}
+fn default_at_username_env() -> String {
+    "AUTOTASK_USERNAME".into()
+}
+fn default_at_integration_code_env() -> String {
+    "AUTOTASK_INTEGRATION_CODE".into()
+}
+fn default_at_secret_env() -> String {
+    "AUTOTASK_SECRET".into()
+}
+fn default_at_page_size() -> u32 {
+    500
+}
+fn default_timeout_secs() -> u64 {
+    60
+}
+fn default_attempts() -> u32 {
+    5
+}
+
+/// Where Passportal is and which environment variables hold its access key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassportalConfig {
+    /// The instance, e.g. `https://us-clover.passportalmsp.com`.
+    pub base_url: String,
+    #[serde(default = "default_pp_key_id_env")]
+    pub key_id_env: String,
+    #[serde(default = "default_pp_secret_env")]
+    pub secret_env: String,
+    /// Results per page when reading (modest: large pages lose records on real instances).
+    #[serde(default = "default_pp_page_size")]
+    pub page_size: u32,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// Requests per second at most (Passportal publishes no limit: stay modest).
+    #[serde(default = "default_rps")]
+    pub requests_per_sec: u32,
+    /// Requests in flight at once (reads fetch document details concurrently up to this).
+    #[serde(default = "default_pp_concurrency")]
+    pub concurrency: usize,
+    /// Renew the access token this many seconds before its `expiry_time`.
+    #[serde(default = "default_pp_renew_before_secs")]
+    pub renew_before_secs: i64,
+    /// The document template per document type, used when creating documents.
+    #[serde(default)]
+    pub templates: PassportalTemplates,
+}
+
+fn default_pp_concurrency() -> usize {
+    4
+}
+fn default_pp_renew_before_secs() -> i64 {
+    60
+}
+
+/// `[passportal.templates]`: the `templateUid` a created document of each type gets. The
+/// defaults are placeholders (assumed): set your instance's template uids (its Swagger or the
+/// templates screen shows them, e.g. `TPL-79`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassportalTemplates {
+    #[serde(default = "default_tpl_contact")]
+    pub contact: String,
+    #[serde(default = "default_tpl_location")]
+    pub location: String,
+    #[serde(default = "default_tpl_asset")]
+    pub asset: String,
+}
+
+fn default_tpl_contact() -> String {
+    "TPL-CONTACT".into()
+}
+fn default_tpl_location() -> String {
+    "TPL-LOCATION".into()
+}
+fn default_tpl_asset() -> String {
+    "TPL-ASSET".into()
+}
+
+impl Default for PassportalTemplates {
+    fn default() -> Self {
+        PassportalTemplates {
+            contact: default_tpl_contact(),
+            location: default_tpl_location(),
+            asset: default_tpl_asset(),
+        }
+    }
+}
+
+fn default_pp_key_id_env() -> String {
+    "PASSPORTAL_KEY_ID".into()
+}
+fn default_pp_secret_env() -> String {
+    "PASSPORTAL_SECRET".into()
+}
+fn default_pp_page_size() -> u32 {
+    100
+}
+
+/// Which records to bring over (the toggles of the Passportal integration screen).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    #[serde(default = "yes")]
+    pub companies: bool,
+    /// Inactive Autotask records are excluded unless this is set.
+    #[serde(default)]
+    pub include_inactive: bool,
+    /// Auto-create toggles (the Passportal screen's): with `[run] approval = "auto"`, new
+    /// records of these kinds are created without review when nothing in Passportal is a
+    /// plausible match. Contacts and locations always wait for review.
+    #[serde(default)]
+    pub auto_create_companies: bool,
+    #[serde(default)]
+    pub auto_create_users: bool,
+    #[serde(default)]
+    pub auto_create_configurations: bool,
+    /// Company types to sync, by their Autotask label (e.g. "Customer"); empty means all.
+    #[serde(default)]
+    pub company_types: Vec<String>,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            companies: true,
+            include_inactive: false,
+            auto_create_companies: false,
+            auto_create_users: false,
+            auto_create_configurations: false,
+            company_types: Vec::new(),
+        }
+    }
+}
+
+impl SyncConfig {
+    /// Whether new records of `entity` may be created without review.
+    pub fn auto_create(&self, entity: crate::model::entity::Entity) -> bool {
+        use crate::model::entity::Entity;
+        match entity {
+            Entity::Companies => self.auto_create_companies,
+            Entity::Resources => self.auto_create_users,
+            Entity::ConfigurationItems => self.auto_create_configurations,
+            Entity::Contacts | Entity::Locations => false,
+        }
+    }
+}
+
+/// `[review]`: how the review tables are written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewConfig {
+    #[serde(default)]
+    pub format: ReviewFormat,
+}
+
+/// CSV files per table, or one Excel workbook per run with drop-downs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewFormat {
+    #[default]
+    Csv,
+    Xlsx,
+}
+
+/// `[run]`: what `atpp run` does between match and load.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    #[serde(default)]
+    pub approval: Approval,
+}
+
+/// Who approves the review tables before `atpp run` loads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// An analyst: `atpp run` stops after match; `atpp plan` and `atpp load` follow review.
+    #[default]
+    Manual,
+    /// The pipeline's policy (nightly): links, remembered decisions, confident matches,
+    /// exclusions and auto-creates with no plausible match apply; everything else waits in the
+    /// run's review tables.
+    Auto,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[extract]`: what the Autotask extract reads and how (the entity toggles of the Passportal
+/// integration screen, incremental runs, the deletion sweep, and the limits it keeps to).
+/// Companies are always extracted: every other entity hangs off them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Sync Users: Autotask resources.
+    #[serde(default = "yes")]
+    pub resources: bool,
+    #[serde(default = "yes")]
+    pub contacts: bool,
+    /// Company locations.
+    #[serde(default = "yes")]
+    pub locations: bool,
+    /// Sync Configurations: configuration items (with their types).
+    #[serde(default = "yes")]
+    pub configuration_items: bool,
+    /// The configuration item types to sync, by name; empty means all. Items of other types are
+    /// still staged (with their type label) so the review shows why they are left out.
+    #[serde(default)]
+    pub configuration_item_types: Vec<String>,
+    /// Read only records changed since the last successful extract (minus `overlap_secs`), for
+    /// entities that have a change stamp; the others are read in full.
+    #[serde(default)]
+    pub incremental: bool,
+    /// How far before the watermark an incremental run starts reading (stamps land out of order).
+    #[serde(default = "default_overlap_secs")]
+    pub overlap_secs: u64,
+    /// Find records deleted in Autotask (an id sweep for incrementally read entities) and stage
+    /// them in `extract/autotask/deleted.parquet`.
+    #[serde(default)]
+    pub sweep_deletions: bool,
+    /// Sweep an entity at most every this many days (the last check is read from earlier runs'
+    /// manifests); 0 sweeps on every run. An id sweep of an incrementally read entity costs
+    /// ceil(N/500) requests of the tenant's hourly threshold.
+    #[serde(default)]
+    pub sweep_every_days: u32,
+    /// A sweep that would retire more than this share of an entity's linked records stops the
+    /// run with an error instead.
+    #[serde(default = "default_max_deleted_share")]
+    pub max_deleted_share: f64,
+    /// Stop before the tenant's hourly request threshold would pass this share (0–1); every
+    /// integration of the tenant shares that threshold. Unset: no limit of our own.
+    #[serde(default)]
+    pub max_threshold_share: Option<f64>,
+    /// Requests in flight per Autotask entity endpoint (1–3; Autotask refuses a fourth).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight_per_endpoint: usize,
+    /// Autotask entities extracted at the same time.
+    #[serde(default = "default_parallel_entities")]
+    pub parallel_entities: usize,
+    /// Records per committed batch: a killed extract resumes from the last batch written.
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+}
+
+fn default_overlap_secs() -> u64 {
+    120
+}
+fn default_max_deleted_share() -> f64 {
+    0.1
+}
+fn default_max_in_flight() -> usize {
+    3
+}
+fn default_parallel_entities() -> usize {
+    6
+}
+fn default_batch_rows() -> usize {
+    10_000
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            resources: true,
+            contacts: true,
+            locations: true,
+            configuration_items: true,
+            configuration_item_types: Vec::new(),
+            incremental: false,
+            overlap_secs: default_overlap_secs(),
+            sweep_deletions: false,
+            sweep_every_days: 0,
+            max_deleted_share: default_max_deleted_share(),
+            max_threshold_share: None,
+            max_in_flight_per_endpoint: default_max_in_flight(),
+            parallel_entities: default_parallel_entities(),
+            batch_rows: default_batch_rows(),
+        }
+    }
+}
+
+/// Score thresholds (0–100) per entity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingConfig {
+    #[serde(default)]
+    pub companies: Thresholds,
+    #[serde(default)]
+    pub resources: Thresholds,
+    #[serde(default)]
+    pub contacts: Thresholds,
+    #[serde(default)]
+    pub locations: Thresholds,
+    #[serde(default)]
+    pub configuration_items: Thresholds,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// At or above: proposed as a match.
+    pub auto_match: f64,
+    /// Between this and `auto_match`: proposed for creation with the candidate beside it.
+    pub suggest: f64,
+    /// Two candidates within this many points of each other are ambiguous.
+    #[serde(default = "default_margin")]
+    pub ambiguity_margin: f64,
+}
+
+fn default_margin() -> f64 {
+    3.0
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            auto_match: 94.0,
+            suggest: 75.0,
+            ambiguity_margin: default_margin(),
+        }
+    }
+}
+
+/// How the load stage writes to Passportal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadConfig {
+    /// Writes in flight at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// "Autotask wins": update matched documents whose Autotask-owned fields (title, name,
+    /// e-mail, phone, address, serial number, type, host name) differ, and only then.
+    #[serde(default)]
+    pub update_matched: bool,
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+fn default_rps() -> u32 {
+    10
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        LoadConfig {
+            concurrency: default_concurrency(),
+            update_matched: false,
+        }
+    }
+}
+
+impl Pipeline {
+    /// Read and validate a pipeline file.
+    pub fn load(path: &Path) -> Result<Pipeline, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parse pipeline text; `path` names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Pipeline, PipelineError> {
+        let invalid = |message: String| PipelineError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let pipeline: Pipeline = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if !(1..=500).contains(&pipeline.autotask.page_size) {
+            return Err(invalid(format!(
+                "autotask.page_size must be between 1 and 500, not {}",
+                pipeline.autotask.page_size
+            )));
+        }
+        if pipeline.passportal.page_size == 0 {
+            return Err(invalid("passportal.page_size must be at least 1".into()));
+        }
+        if pipeline.load.concurrency == 0 || pipeline.passportal.requests_per_sec == 0 {
+            return Err(invalid(
+                "load.concurrency and passportal.requests_per_sec must be at least 1".into(),
+            ));
+        }
+        if pipeline.passportal.concurrency == 0 || pipeline.passportal.renew_before_secs < 0 {
+            return Err(invalid(
+                "passportal.concurrency must be at least 1 and passportal.renew_before_secs \
+                 at least 0"
+                    .into(),
+            ));
+        }
+        let x = &pipeline.extract;
+        if !(1..=3).contains(&x.max_in_flight_per_endpoint)
+            || x.parallel_entities == 0
+            || x.batch_rows == 0
+        {
+            return Err(invalid(
+                "extract.max_in_flight_per_endpoint must be 1 to 3 (Autotask refuses a fourth), \
+                 extract.parallel_entities and extract.batch_rows at least 1"
+                    .into(),
+            ));
+        }
+        let share_ok = |v: f64| (0.0..=1.0).contains(&v);
+        if !share_ok(x.max_deleted_share) || !x.max_threshold_share.is_none_or(share_ok) {
+            return Err(invalid(
+                "extract.max_deleted_share and extract.max_threshold_share are shares from 0 to 1"
+                    .into(),
+            ));
+        }
+        let m = &pipeline.matching;
+        for (name, t) in [
+            ("companies", m.companies),
+            ("resources", m.resources),
+            ("contacts", m.contacts),
+            ("locations", m.locations),
+            ("configuration_items", m.configuration_items),
+        ] {
+            if !(0.0..=100.0).contains(&t.suggest)
+                || !(0.0..=100.0).contains(&t.auto_match)
+                || t.suggest > t.auto_match
+            {
+                return Err(invalid(format!(
+                    "matching.{name} needs 0 <= suggest <= auto_match <= 100"
+                )));
+            }
+        }
+        Ok(pipeline)
+    }
+}
+
+/// Where credential values are looked up: the process environment, then the credentials file.
+/// Tests and the demo supply their own lookup instead of touching the process environment.
+pub trait CredentialSource {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct Environment;
+
+impl CredentialSource for Environment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl CredentialSource for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        BTreeMap::get(self, name).cloned()
+    }
+}
+
+/// Values from a credentials file, layered under another source.
+struct WithFile<'a> {
+    first: &'a dyn CredentialSource,
+    file: BTreeMap<String, String>,
+}
+
+impl CredentialSource for WithFile<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.first
+            .get(name)
+            .or_else(|| self.file.get(name).cloned())
+    }
+}
+
+/// Read a credentials file: TOML `NAME = "value"` pairs, refused unless only its owner can read it.
+fn read_credentials_file(path: &Path) -> Result<BTreeMap<String, String>, PipelineError> {
+    use std::os::unix::fs::PermissionsExt;
+    let err = |message: String| PipelineError::CredentialsFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(err(format!(
+            "is readable by others (mode {mode:o}); run `chmod 600 {}`",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    // The parse error of a secrets file could quote a secret: say only where it is.
+    toml::from_str::<BTreeMap<String, String>>(&text).map_err(|e| {
+        let span = e
+            .span()
+            .map(|s| format!(" near byte {}", s.start))
+            .unwrap_or_default();
+        err(format!("is not `NAME = \"value\"` lines{span}"))
+    })
+}
+
+impl Pipeline {
+    fn source<'a>(
+        &self,
+        env: &'a dyn CredentialSource,
+    ) -> Result<Box<dyn CredentialSource + 'a>, PipelineError> {
+        match &self.credentials_file {
+            Some(path) => Ok(Box::new(WithFile {
+                first: env,
+                file: read_credentials_file(path)?,
+            })),
+            None => Ok(Box::new(Lookup(env))),
+        }
+    }
+
+    fn need(
+        &self,
+        source: &dyn CredentialSource,
+        what: &'static str,
+        var: &str,
+    ) -> Result<String, PipelineError> {
+        source
+            .get(var)
+            .ok_or_else(|| PipelineError::MissingCredential {
+                what,
+                var: var.to_string(),
+                file_hint: match &self.credentials_file {
+                    Some(p) => format!(" or add it to {}", p.display()),
+                    None => String::new(),
+                },
+            })
+    }
+
+    /// Resolve the Autotask credentials named by this pipeline.
+    pub fn autotask_credentials(
+        &self,
+        env: &dyn CredentialSource,
+    ) -> Result<AutotaskCredentials, PipelineError> {
+        let source = self.source(env)?;
+        let c = &self.autotask;
+        Ok(AutotaskCredentials {
+            username: self.need(&*source, "Autotask user name", &c.username_env)?,
+            integration_code: Secret::new(self.need(
+                &*source,
+                "Autotask integration code",
+                &c.integration_code_env,
+            )?),
+            secret: Secret::new(self.need(&*source, "Autotask secret", &c.secret_env)?),
+        })
+    }
+
+    /// Resolve the Passportal access key named by this pipeline.
+    pub fn passportal_credentials(
+        &self,
+        env: &dyn CredentialSource,
+    ) -> Result<PassportalCredentials, PipelineError> {
+        let source = self.source(env)?;
+        let c = &self.passportal;
+        Ok(PassportalCredentials {
+            key_id: Secret::new(self.need(&*source, "Passportal access key id", &c.key_id_env)?),
+            secret: Secret::new(self.need(&*source, "Passportal secret", &c.secret_env)?),
+        })
+    }
+}
+
+struct Lookup<'a>(&'a dyn CredentialSource);
+
+impl CredentialSource for Lookup<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name)
+    }
+}

@@ -1,0 +1,299 @@
+//! The load stage: apply a frozen plan to Passportal exactly once, parents before children
+//! (clients, users, locations, contacts, assets). Every create is recorded in the ledger as an
+//! intent before the request and as an outcome after (`create`); a re-run skips what succeeded
+//! and reconciles an intent without outcome by looking the record up in Passportal (by its
+//! `Autotask ID` field, or its name) before creating anything again (`reconcile`). Creates are
+//! never blindly retried. One bad row does not stop the others; every row not done is counted
+//! as failed and listed in `load/errors.csv`.
+
+mod create;
+mod payload;
+mod reconcile;
+mod update;
+
+pub use payload::{Payload, Sources};
+
+use crate::api::passportal::PassportalClient;
+use crate::model::entity::Entity;
+use crate::model::ids::{AutotaskId, PassportalId};
+use crate::stages::plan::{read_frozen, EntityPlan, PlanError};
+use crate::store::ledger::{Ledger, LedgerError};
+use crate::store::parquet::ParquetError;
+use crate::store::staging::{write_atomic, Run, StagingError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use create::{WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN, WHAT_UNRESOLVED};
+
+pub const ERRORS_FILE: &str = "load/errors.csv";
+const CREATE: &str = "create";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Parquet(#[from] ParquetError),
+    #[error(transparent)]
+    Staging(#[from] StagingError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// What the load did for one entity.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct LoadCounts {
+    pub created: u64,
+    pub linked: u64,
+    pub updated: u64,
+    /// Found already done (a re-run), or reconciled from an earlier unfinished create.
+    pub skipped: u64,
+    /// Not done, each listed in `load/errors.csv`: refused, outcome unknown (reconciled by the
+    /// next load), or not attempted (no parent client; an earlier create unresolved).
+    pub failed: u64,
+}
+
+/// A row the load did not do, for `load/errors.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowError {
+    pub entity: String,
+    pub autotask_id: i64,
+    pub name: String,
+    pub what: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadSummary {
+    pub entities: BTreeMap<Entity, LoadCounts>,
+    pub errors: Vec<RowError>,
+    /// The requests a dry run would have made, in order.
+    pub dry_run_requests: Vec<String>,
+    /// Time spent committing ledger transactions during creates, and how many.
+    #[serde(skip)]
+    pub ledger_time: Duration,
+    #[serde(skip)]
+    pub ledger_commits: u64,
+}
+
+impl LoadSummary {
+    pub fn failed(&self) -> u64 {
+        self.entities.values().map(|c| c.failed).sum()
+    }
+}
+
+/// Everything one load works with.
+pub struct LoadContext<'a> {
+    pub run: &'a Run,
+    pub ledger: &'a Ledger,
+    pub client: &'a PassportalClient,
+    pub concurrency: usize,
+    pub dry_run: bool,
+    /// Update matched documents whose Autotask-owned fields differ ("Autotask wins").
+    pub update_matched: bool,
+}
+
+/// Apply the frozen plan of `run`.
+pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
+    let started = std::time::Instant::now();
+    let plan = read_frozen(ctx.run)?;
+    let mut summary = LoadSummary::default();
+    let creating: Vec<Entity> = plan
+        .entities
+        .iter()
+        .filter(|(_, p)| {
+            !p.create.is_empty()
+                || (ctx.update_matched && (!p.link.is_empty() || !p.linked.is_empty()))
+        })
+        .map(|(e, _)| *e)
+        .collect();
+    let sources = Sources::read(ctx.run, &creating)?;
+    for entity in Entity::ALL {
+        let Some(entity_plan) = plan.entities.get(entity) else {
+            continue;
+        };
+        let mut counts = LoadCounts::default();
+        if ctx.dry_run {
+            dry_run(ctx, *entity, entity_plan, &sources, &mut summary)?;
+        } else {
+            record_decisions(ctx, *entity, entity_plan, &mut counts)?;
+            create::create_all(
+                ctx,
+                *entity,
+                &entity_plan.create,
+                &sources,
+                &mut counts,
+                &mut summary,
+            )
+            .await?;
+            if ctx.update_matched {
+                update::update_matched(
+                    ctx,
+                    *entity,
+                    entity_plan,
+                    &sources,
+                    &mut counts,
+                    &mut summary,
+                )
+                .await?;
+            }
+        }
+        summary.entities.insert(*entity, counts);
+    }
+    if ctx.dry_run {
+        return Ok(summary);
+    }
+    summary
+        .errors
+        .sort_by(|a, b| (&a.entity, a.autotask_id).cmp(&(&b.entity, b.autotask_id)));
+    write_errors(ctx.run, &summary.errors)?;
+    tracing::info!(
+        "load of run {}: {} Passportal requests in {:.1} s; {} ledger commits took {:.2} s",
+        ctx.run.id,
+        ctx.client.requests_sent(),
+        started.elapsed().as_secs_f64(),
+        summary.ledger_commits,
+        summary.ledger_time.as_secs_f64()
+    );
+    ctx.run.finish_stage(
+        "load",
+        &[(ERRORS_FILE.to_string(), summary.errors.len() as u64)],
+        BTreeMap::from([(
+            "counts".to_string(),
+            serde_json::to_value(&summary.entities).expect("serialises"),
+        )]),
+    )?;
+    Ok(summary)
+}
+
+/// Links, remembered exclusions and undone decisions: ledger only, no request.
+fn record_decisions(
+    ctx: &LoadContext,
+    entity: Entity,
+    plan: &EntityPlan,
+    counts: &mut LoadCounts,
+) -> Result<(), LoadError> {
+    let before = ctx.ledger.links(entity)?;
+    let mut new_links = Vec::new();
+    for link in &plan.link {
+        let at = AutotaskId(link.autotask_id);
+        let pp = PassportalId(link.passportal_id);
+        if before.get(&at).map(|l| l.passportal_id) == Some(pp) {
+            counts.skipped += 1;
+        } else {
+            new_links.push((at, pp, link.method.as_str()));
+        }
+    }
+    let remember: Vec<(i64, crate::model::decision::Action)> = plan
+        .remember
+        .iter()
+        .map(|r| (r.autotask_id, r.action))
+        .collect();
+    ctx.ledger.in_transaction(|l| {
+        l.link_many(entity, &new_links, &ctx.run.id)?;
+        l.remember(entity, &remember, &ctx.run.id)?;
+        l.forget(entity, &plan.forget)
+    })?;
+    counts.linked += new_links.len() as u64;
+    Ok(())
+}
+
+/// The client a child is created under: its company's link, made earlier in this load or before.
+fn parent_client(
+    sources: &Sources,
+    company_links: &BTreeMap<AutotaskId, crate::store::ledger::Link>,
+    entity: Entity,
+    id: i64,
+) -> Result<Option<i64>, String> {
+    if !entity.is_child() {
+        return Ok(None);
+    }
+    let company = sources
+        .company_of(entity, id)
+        .ok_or_else(|| "it has no company in the extract".to_string())?;
+    company_links
+        .get(&AutotaskId(company))
+        .map(|l| Some(l.passportal_id.0))
+        .ok_or_else(|| {
+            format!("its company {company} has no Passportal client (not created or not approved)")
+        })
+}
+
+fn dry_run(
+    ctx: &LoadContext,
+    entity: Entity,
+    plan: &EntityPlan,
+    sources: &Sources,
+    summary: &mut LoadSummary,
+) -> Result<(), LoadError> {
+    let company_links = ctx.ledger.links(Entity::Companies)?;
+    let links = ctx.ledger.links(entity)?;
+    for id in &plan.create {
+        if links.contains_key(&AutotaskId(*id)) {
+            continue;
+        }
+        let (client, note) = match parent_client(sources, &company_links, entity, *id) {
+            Ok(c) => (c, String::new()),
+            // Its company is created earlier in the same load: the id is not known yet.
+            Err(_) => (
+                Some(0),
+                format!(
+                    "  # clientId: the client of company {} once this load creates it",
+                    sources
+                        .company_of(entity, *id)
+                        .map_or("(unknown)".into(), |c| c.to_string())
+                ),
+            ),
+        };
+        if let Some(p) = sources.payload(entity, *id, client) {
+            summary
+                .dry_run_requests
+                .push(format!("{}{note}", p.describe()));
+        }
+    }
+    Ok(())
+}
+
+fn write_errors(run: &Run, errors: &[RowError]) -> Result<(), StagingError> {
+    let header: Vec<String> = ["entity", "autotask_id", "name", "what", "message"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows: Vec<Vec<String>> = errors
+        .iter()
+        .map(|e| {
+            vec![
+                e.entity.clone(),
+                e.autotask_id.to_string(),
+                e.name.clone(),
+                e.what.clone(),
+                e.message.clone(),
+            ]
+        })
+        .collect();
+    write_atomic(
+        &run.path(ERRORS_FILE),
+        &crate::stages::review::spreadsheet_csv(&header, &rows),
+    )
+}
+
+/// The summary as text: per entity created / linked / updated / skipped / failed.
+pub fn render_summary(summary: &LoadSummary) -> String {
+    let mut out = format!(
+        "{:<20} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+        "entity", "created", "linked", "updated", "skipped", "failed"
+    );
+    for (entity, c) in &summary.entities {
+        out.push_str(&format!(
+            "{:<20} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+            entity.as_str(),
+            c.created,
+            c.linked,
+            c.updated,
+            c.skipped,
+            c.failed
+        ));
+    }
+    out
+}

@@ -1,0 +1,370 @@
+//! Contacts, locations and configuration items → documents, only within the Passportal client
+//! their company is linked to (or will be created as). Contacts by e-mail, then name with phone
+//! as supporting evidence; locations by name, then address; assets by serial number, then name.
+//! Children follow their company: a child of an excluded company is excluded with that reason,
+//! a child of a company to be created is created under it.
+
+use super::assign::{assign, rank};
+use super::normalize::words;
+use super::people::email_key;
+use super::{Action, Candidate, Method, ReviewRow};
+use crate::model::ids::AutotaskId;
+use crate::model::pipeline::Thresholds;
+use crate::model::records::{ConfigurationItemRow, ContactRow, DocumentRow, LocationRow};
+use crate::store::ledger::Link;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What became of a child's company in the company proposals.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parent {
+    /// Matched or linked to this Passportal client.
+    Linked { client_id: i64, name: String },
+    /// Will be created in Passportal (or waits for review as a create).
+    Created { name: String },
+    /// Left out, for this reason.
+    Excluded { name: String, reason: String },
+}
+
+impl Parent {
+    fn name(&self) -> &str {
+        match self {
+            Parent::Linked { name, .. }
+            | Parent::Created { name }
+            | Parent::Excluded { name, .. } => name,
+        }
+    }
+}
+
+/// Parents by Autotask company id, from the company rows.
+pub fn parents_from(company_rows: &[ReviewRow]) -> HashMap<i64, Parent> {
+    company_rows
+        .iter()
+        .map(|r| {
+            let name = r.autotask_name.clone();
+            let parent = match (r.action, &r.best) {
+                (Action::Match, Some(best)) => Parent::Linked {
+                    client_id: best.passportal_id,
+                    name,
+                },
+                (Action::Exclude, _) => Parent::Excluded {
+                    name,
+                    reason: r.reason.clone(),
+                },
+                _ => Parent::Created { name },
+            };
+            (r.autotask_id, parent)
+        })
+        .collect()
+}
+
+/// A child record as the matcher sees it.
+pub trait ChildRecord {
+    fn id(&self) -> i64;
+    fn company_id(&self) -> Option<i64>;
+    fn is_active(&self) -> bool;
+    fn display_name(&self) -> String;
+    /// Columns that help an analyst decide.
+    fn context(&self) -> Vec<(&'static str, String)>;
+    /// Candidates among the documents of its client.
+    fn candidates(&self, docs: &[&DocumentRow]) -> Vec<Candidate>;
+}
+
+fn text(s: &Option<String>) -> String {
+    s.clone().unwrap_or_default()
+}
+
+fn digits(s: Option<&str>) -> Option<String> {
+    let d: String = s?.chars().filter(char::is_ascii_digit).collect();
+    (d.len() >= 7).then_some(d)
+}
+
+fn folded(s: Option<&str>) -> Option<String> {
+    let w = words(s?);
+    (!w.is_empty()).then(|| w.join(" "))
+}
+
+/// An address folded for comparison: words, with the common street abbreviations expanded.
+fn address_key(s: Option<&str>) -> Option<String> {
+    let w: Vec<String> = words(s?)
+        .into_iter()
+        .map(|w| {
+            match w.as_str() {
+                "st" => "street",
+                "ave" | "av" => "avenue",
+                "rd" => "road",
+                "dr" => "drive",
+                "blvd" => "boulevard",
+                "ln" => "lane",
+                "ste" => "suite",
+                other => other,
+            }
+            .to_string()
+        })
+        .collect();
+    (!w.is_empty()).then(|| w.join(" "))
+}
+
+fn cand(d: &DocumentRow, score: f64, method: Method) -> Candidate {
+    Candidate {
+        passportal_id: d.id,
+        name: d.title.clone(),
+        score,
+        method,
+    }
+}
+
+fn id_candidates(id: i64, docs: &[&DocumentRow]) -> Vec<Candidate> {
+    docs.iter()
+        .filter(|d| d.autotask_id == Some(id))
+        .map(|d| cand(d, 100.0, Method::Id))
+        .collect()
+}
+
+impl ChildRecord for ContactRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn company_id(&self) -> Option<i64> {
+        self.company_id
+    }
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
+    fn display_name(&self) -> String {
+        format!("{} {}", text(&self.first_name), text(&self.last_name))
+            .trim()
+            .to_string()
+    }
+    fn context(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("email", text(&self.email_address)),
+            ("phone", text(&self.phone)),
+            ("title", text(&self.title)),
+        ]
+    }
+    fn candidates(&self, docs: &[&DocumentRow]) -> Vec<Candidate> {
+        let mut out = id_candidates(self.id, docs);
+        let emails: HashSet<String> = [&self.email_address, &self.email_address2]
+            .into_iter()
+            .filter_map(|e| email_key(e.as_deref()))
+            .collect();
+        let name = folded(Some(&self.display_name()));
+        let phone = digits(self.phone.as_deref()).or_else(|| digits(self.mobile_phone.as_deref()));
+        for d in docs {
+            let their_email = email_key(d.email.as_deref());
+            if their_email.as_ref().is_some_and(|e| emails.contains(e)) {
+                out.push(cand(d, 100.0, Method::Email));
+                continue;
+            }
+            let their_name = folded(Some(&format!(
+                "{} {}",
+                d.first_name.as_deref().unwrap_or_default(),
+                d.last_name.as_deref().unwrap_or_default()
+            )))
+            .or_else(|| folded(Some(&d.title)));
+            if name.is_none() || their_name != name {
+                continue;
+            }
+            let email_conflict = their_email.is_some() && !emails.is_empty();
+            let score = match (&phone, digits(d.phone.as_deref())) {
+                _ if email_conflict => 75.0,
+                (Some(a), Some(b)) if *a == b => 97.0,
+                (Some(_), Some(_)) => 85.0,
+                _ => 95.0,
+            };
+            out.push(cand(d, score, Method::Exact));
+        }
+        out
+    }
+}
+
+impl ChildRecord for LocationRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn company_id(&self) -> Option<i64> {
+        self.company_id
+    }
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
+    fn display_name(&self) -> String {
+        text(&self.name)
+    }
+    fn context(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("address1", text(&self.address1)),
+            ("city", text(&self.city)),
+            ("is_primary", self.is_primary.to_string()),
+        ]
+    }
+    fn candidates(&self, docs: &[&DocumentRow]) -> Vec<Candidate> {
+        let mut out = id_candidates(self.id, docs);
+        let name = folded(self.name.as_deref());
+        let address = address_key(self.address1.as_deref());
+        for d in docs {
+            if self.name.as_deref().map(str::trim) == Some(d.title.trim()) {
+                out.push(cand(d, 100.0, Method::Exact));
+            } else if name.is_some() && folded(Some(&d.title)) == name {
+                out.push(cand(d, 96.0, Method::Normalized));
+            } else if address.is_some() && address_key(d.address.as_deref()) == address {
+                let city_conflict = match (folded(self.city.as_deref()), folded(d.city.as_deref()))
+                {
+                    (Some(a), Some(b)) => a != b,
+                    _ => false,
+                };
+                let score = if city_conflict { 70.0 } else { 95.0 };
+                out.push(cand(d, score, Method::Address));
+            }
+        }
+        out
+    }
+}
+
+impl ChildRecord for ConfigurationItemRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn company_id(&self) -> Option<i64> {
+        self.company_id
+    }
+    fn is_active(&self) -> bool {
+        self.is_active
+    }
+    fn display_name(&self) -> String {
+        text(&self.reference_title)
+    }
+    fn context(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("type", text(&self.configuration_item_type_label)),
+            ("serial_number", text(&self.serial_number)),
+            ("hostname", text(&self.rmm_device_audit_hostname)),
+        ]
+    }
+    fn candidates(&self, docs: &[&DocumentRow]) -> Vec<Candidate> {
+        let mut out = id_candidates(self.id, docs);
+        let serial = folded(self.serial_number.as_deref());
+        let names: Vec<String> = [&self.reference_title, &self.rmm_device_audit_hostname]
+            .into_iter()
+            .filter_map(|n| folded(n.as_deref()))
+            .collect();
+        for d in docs {
+            let their_serial = folded(d.serial_number.as_deref());
+            if serial.is_some() && their_serial == serial {
+                out.push(cand(d, 100.0, Method::Serial));
+                continue;
+            }
+            let their_names: Vec<String> = [Some(d.title.clone()), d.hostname.clone()]
+                .into_iter()
+                .filter_map(|n| folded(n.as_deref()))
+                .collect();
+            if names.iter().any(|n| their_names.contains(n)) {
+                let serial_conflict = serial.is_some() && their_serial.is_some();
+                let exact = self.reference_title.as_deref().map(str::trim) == Some(d.title.trim());
+                let (score, method) = match (serial_conflict, exact) {
+                    (true, _) => (75.0, Method::Normalized),
+                    (false, true) => (96.0, Method::Exact),
+                    (false, false) => (95.0, Method::Normalized),
+                };
+                out.push(cand(d, score, method));
+            }
+        }
+        out
+    }
+}
+
+/// What a child matcher reads besides its records.
+pub struct ChildScope<'a> {
+    pub documents: &'a [DocumentRow],
+    pub parents: &'a HashMap<i64, Parent>,
+    pub links: &'a BTreeMap<AutotaskId, Link>,
+    pub include_inactive: bool,
+    pub thresholds: Thresholds,
+    /// Why a record is out of scope beyond activity (e.g. an unselected type).
+    pub exclusion: &'a dyn Fn(i64) -> Option<String>,
+}
+
+/// Propose an action for every child record.
+pub fn match_children<T: ChildRecord>(records: &[T], scope: &ChildScope) -> Vec<ReviewRow> {
+    let docs_by_id: HashMap<i64, &DocumentRow> =
+        scope.documents.iter().map(|d| (d.id, d)).collect();
+    let taken: HashSet<i64> = scope.links.values().map(|l| l.passportal_id.0).collect();
+    let mut by_client: HashMap<i64, Vec<&DocumentRow>> = HashMap::new();
+    for d in scope.documents.iter().filter(|d| !taken.contains(&d.id)) {
+        by_client.entry(d.client_id).or_default().push(d);
+    }
+    let mut rows = Vec::with_capacity(records.len());
+    let mut pending = Vec::new();
+    for r in records {
+        let parent = r.company_id().and_then(|c| scope.parents.get(&c));
+        let mut context = vec![
+            (
+                "autotask_company_id",
+                r.company_id().map(|c| c.to_string()).unwrap_or_default(),
+            ),
+            (
+                "company_name",
+                parent.map(|p| p.name().to_string()).unwrap_or_default(),
+            ),
+            (
+                "passportal_client_id",
+                match parent {
+                    Some(Parent::Linked { client_id, .. }) => client_id.to_string(),
+                    _ => String::new(),
+                },
+            ),
+        ];
+        context.extend(r.context());
+        let mut row = ReviewRow {
+            action: Action::Create,
+            best: None,
+            runner_up: None,
+            autotask_id: r.id(),
+            autotask_name: r.display_name(),
+            reason: String::new(),
+            remembered: false,
+            context,
+        };
+        let link = scope.links.get(&AutotaskId(r.id()));
+        let exclusion = match parent {
+            None => Some(format!(
+                "its company {} is not in this run's extract",
+                r.company_id().map_or("(none)".into(), |c| c.to_string())
+            )),
+            Some(Parent::Excluded { reason, .. }) => Some(format!("parent excluded ({reason})")),
+            _ => None,
+        };
+        if let (None, Some(doc)) = (
+            &exclusion,
+            link.and_then(|l| docs_by_id.get(&l.passportal_id.0)),
+        ) {
+            row.action = Action::Match;
+            row.best = Some(cand(doc, 100.0, Method::Id));
+            row.reason = "linked by an earlier run".into();
+            rows.push(row);
+            continue;
+        }
+        let exclusion = exclusion.or_else(|| (scope.exclusion)(r.id())).or_else(|| {
+            (!r.is_active() && !scope.include_inactive).then(|| "inactive in Autotask".into())
+        });
+        if let Some(reason) = exclusion {
+            row.action = Action::Exclude;
+            row.reason = reason;
+            rows.push(row);
+            continue;
+        }
+        match parent {
+            Some(Parent::Linked { client_id, .. }) => {
+                let docs = by_client.get(client_id).map(Vec::as_slice).unwrap_or(&[]);
+                let mut ranked = rank(r.candidates(docs)).into_iter();
+                row.best = ranked.next();
+                row.runner_up = ranked.next();
+                pending.push(rows.len());
+            }
+            _ => row.reason = "its company will be created".into(),
+        }
+        rows.push(row);
+    }
+    assign(&mut rows, &pending, scope.thresholds);
+    rows
+}

@@ -1,0 +1,317 @@
+//! Companies → clients: an existing link first, then an identical name, then the normalised
+//! name; one Passportal client matched at most once (greedy by score), and never an automatic
+//! match when two candidates are equally good.
+
+use super::assign::{assign, rank};
+use super::fuzzy::{NameIndex, Scratch};
+use super::normalize::company_name;
+use super::{Action, Candidate, Method, ReviewRow};
+use crate::api::passportal::models::Client;
+use crate::model::ids::AutotaskId;
+use crate::model::pipeline::{SyncConfig, Thresholds};
+use crate::stages::extract::autotask::CompanyRow;
+use crate::store::ledger::Link;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+const EXACT_SCORE: f64 = 100.0;
+const NORMALIZED_SCORE: f64 = 96.0;
+/// Fuzzy scores stay below a normalised match, so a name that normalises alike always wins.
+const FUZZY_CAP: f64 = 95.0;
+
+/// What the company matcher reads.
+pub struct CompanyInput<'a> {
+    pub companies: &'a [CompanyRow],
+    pub clients: &'a [Client],
+    pub links: &'a BTreeMap<AutotaskId, Link>,
+    pub sync: &'a SyncConfig,
+    pub thresholds: Thresholds,
+}
+
+/// Indexes of Passportal clients by exact, normalised and fuzzy name.
+struct ClientIndex<'a> {
+    clients: Vec<&'a Client>,
+    exact: HashMap<&'a str, Vec<&'a Client>>,
+    normalized: HashMap<String, Vec<&'a Client>>,
+    fuzzy: NameIndex,
+}
+
+impl<'a> ClientIndex<'a> {
+    fn new(clients: Vec<&'a Client>, queries: &[CompanyRow]) -> Self {
+        let mut exact: HashMap<&str, Vec<&Client>> = HashMap::new();
+        let mut normalized: HashMap<String, Vec<&Client>> = HashMap::new();
+        for c in &clients {
+            exact.entry(c.name.trim()).or_default().push(c);
+            normalized.entry(company_name(&c.name)).or_default().push(c);
+        }
+        let fuzzy = NameIndex::build(
+            clients.iter().map(|c| c.name.as_str()),
+            queries.iter().map(|q| q.name.as_str()),
+        );
+        ClientIndex {
+            clients,
+            exact,
+            normalized,
+            fuzzy,
+        }
+    }
+
+    /// Candidates for a name, best first, each client once at its best score.
+    fn candidates(&self, name: &str, scratch: &mut Scratch) -> Vec<Candidate> {
+        let exact = self.exact.get(name.trim()).into_iter().flatten();
+        let exact = exact.map(|c| (*c, EXACT_SCORE, Method::Exact));
+        let norm = self
+            .normalized
+            .get(&company_name(name))
+            .into_iter()
+            .flatten();
+        let norm = norm.map(|c| (*c, NORMALIZED_SCORE, Method::Normalized));
+        let fuzzy = self
+            .fuzzy
+            .search(name, 3, scratch)
+            .into_iter()
+            .map(|(i, score)| (self.clients[i], score.min(FUZZY_CAP), Method::Fuzzy));
+        rank(
+            exact
+                .chain(norm)
+                .chain(fuzzy)
+                .map(|(c, score, method)| Candidate {
+                    passportal_id: c.id,
+                    name: c.name.clone(),
+                    score,
+                    method,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Candidates of every company that needs them, searched on all cores.
+fn candidates_for_all(index: &ClientIndex, input: &CompanyInput) -> Vec<Vec<Candidate>> {
+    let wanted = |c: &CompanyRow| {
+        let linked = input.links.contains_key(&AutotaskId(c.id));
+        !linked && out_of_scope(c, input.sync).is_none()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = input.companies.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = input
+            .companies
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut scratch = Scratch::default();
+                    part.iter()
+                        .map(|c| {
+                            if wanted(c) {
+                                index.candidates(&c.name, &mut scratch)
+                            } else {
+                                Vec::new()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("matching thread"))
+            .collect()
+    })
+}
+
+fn context(c: &CompanyRow) -> Vec<(&'static str, String)> {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        ("company_type", s(&c.company_type_label)),
+        ("is_active", c.is_active.to_string()),
+        ("city", s(&c.city)),
+        ("phone", s(&c.phone)),
+        ("web_address", s(&c.web_address)),
+    ]
+}
+
+/// Propose an action for every Autotask company.
+pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
+    let clients_by_id: HashMap<i64, &Client> = input.clients.iter().map(|c| (c.id, c)).collect();
+    // Clients already linked to some Autotask company are not candidates for another.
+    let taken: HashSet<i64> = input
+        .links
+        .values()
+        .map(|l| l.passportal_id.0)
+        .filter(|id| clients_by_id.contains_key(id))
+        .collect();
+    let index = ClientIndex::new(
+        input
+            .clients
+            .iter()
+            .filter(|c| !taken.contains(&c.id))
+            .collect(),
+        input.companies,
+    );
+    let candidates = candidates_for_all(&index, input);
+
+    let mut rows: Vec<ReviewRow> = Vec::with_capacity(input.companies.len());
+    let mut pending = Vec::new();
+    for (company, found) in input.companies.iter().zip(candidates) {
+        let mut row = ReviewRow {
+            action: Action::Create,
+            best: None,
+            runner_up: None,
+            autotask_id: company.id,
+            autotask_name: company.name.clone(),
+            reason: String::new(),
+            remembered: false,
+            context: context(company),
+        };
+        let link = input.links.get(&AutotaskId(company.id));
+        if let Some(client) = link.and_then(|l| clients_by_id.get(&l.passportal_id.0)) {
+            row.action = Action::Match;
+            row.best = Some(Candidate {
+                passportal_id: client.id,
+                name: client.name.clone(),
+                score: 100.0,
+                method: Method::Id,
+            });
+            row.reason = "linked by an earlier run".into();
+            rows.push(row);
+            continue;
+        }
+        if let Some(reason) = out_of_scope(company, input.sync) {
+            row.action = Action::Exclude;
+            row.reason = reason;
+            rows.push(row);
+            continue;
+        }
+        let mut found = found.into_iter();
+        row.best = found.next();
+        row.runner_up = found.next();
+        if let Some(l) = link {
+            row.reason = format!(
+                "linked client {} is no longer in Passportal; ",
+                l.passportal_id
+            );
+        }
+        pending.push(rows.len());
+        rows.push(row);
+    }
+    assign(&mut rows, &pending, input.thresholds);
+    rows
+}
+
+/// Why a company is out of the pipeline's scope, if it is.
+fn out_of_scope(company: &CompanyRow, sync: &SyncConfig) -> Option<String> {
+    if !company.is_active && !sync.include_inactive {
+        return Some("inactive in Autotask".into());
+    }
+    if !sync.company_types.is_empty() {
+        let label = company.company_type_label.as_deref().unwrap_or("");
+        if !sync
+            .company_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(label))
+        {
+            let shown = if label.is_empty() { "(none)" } else { label };
+            return Some(format!("company type {shown} is not selected"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn company(id: i64, name: &str, active: bool) -> CompanyRow {
+        CompanyRow {
+            id,
+            name: name.into(),
+            company_type: Some(1),
+            company_type_label: Some("Customer".into()),
+            is_active: active,
+            phone: None,
+            address1: None,
+            address2: None,
+            city: None,
+            state: None,
+            postal_code: None,
+            web_address: None,
+        }
+    }
+
+    fn client(id: i64, name: &str) -> Client {
+        Client {
+            id,
+            name: name.into(),
+        }
+    }
+
+    fn run(companies: &[CompanyRow], clients: &[Client]) -> Vec<ReviewRow> {
+        match_companies(&CompanyInput {
+            companies,
+            clients,
+            links: &BTreeMap::new(),
+            sync: &SyncConfig::default(),
+            thresholds: Thresholds::default(),
+        })
+    }
+
+    #[test]
+    fn exact_then_normalised_and_inactive_excluded() {
+        let rows = run(
+            &[
+                company(1, "Acme Corp", true),
+                company(2, "Globex, Inc.", true),
+                company(3, "Initech", false),
+                company(4, "Umbrella", true),
+            ],
+            &[
+                client(10, "Acme Corp"),
+                client(11, "GLOBEX CORPORATION"),
+                client(12, "Initech"),
+            ],
+        );
+        let by_id: HashMap<i64, &ReviewRow> = rows.iter().map(|r| (r.autotask_id, r)).collect();
+        assert_eq!(by_id[&1].action, Action::Match);
+        assert_eq!(by_id[&1].best.as_ref().unwrap().method, Method::Exact);
+        assert_eq!(by_id[&2].action, Action::Match);
+        assert_eq!(by_id[&2].best.as_ref().unwrap().method, Method::Normalized);
+        assert_eq!(by_id[&2].best.as_ref().unwrap().passportal_id, 11);
+        assert_eq!(by_id[&3].action, Action::Exclude);
+        assert_eq!(by_id[&4].action, Action::Create);
+        assert!(by_id[&4].best.is_none());
+    }
+
+    #[test]
+    fn equally_good_candidates_are_never_auto_matched() {
+        // Two clients normalise alike.
+        let rows = run(
+            &[company(1, "Globex", true)],
+            &[client(10, "Globex LLC"), client(11, "Globex Ltd")],
+        );
+        assert_eq!(rows[0].action, Action::Create);
+        assert!(
+            rows[0].reason.starts_with("ambiguous"),
+            "{}",
+            rows[0].reason
+        );
+        assert!(rows[0].runner_up.is_some());
+        // Two companies want one client equally.
+        let rows = run(
+            &[company(1, "Hooli", true), company(2, "Hooli", true)],
+            &[client(10, "Hooli")],
+        );
+        assert!(rows.iter().all(|r| r.action == Action::Create));
+        assert!(rows.iter().all(|r| r.reason.starts_with("ambiguous")));
+    }
+
+    #[test]
+    fn a_better_claim_wins_the_client() {
+        let rows = run(
+            &[company(1, "Hooli Inc", true), company(2, "Hooli", true)],
+            &[client(10, "Hooli")],
+        );
+        assert_eq!(rows[1].action, Action::Match);
+        assert_eq!(rows[0].action, Action::Create);
+        assert!(rows[0].reason.contains("matched to Autotask record 2"));
+    }
+}
