@@ -18,4 +18,5 @@ mod pipelines;
 mod quality;
 mod review_corpus;
 mod review_edits;
+mod schema;
 mod secrets;

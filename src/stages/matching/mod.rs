@@ -5,6 +5,7 @@
 pub mod assign;
 pub mod children;
 pub mod companies;
+mod context;
 pub mod fuzzy;
 pub mod normalize;
 pub mod people;

@@ -386,6 +386,7 @@ fn write_entity(
     summary: &mut MatchSummary,
 ) -> Result<(), MatchStageError> {
     apply_remembered(&mut rows, &ledger.decisions(entity)?, links);
+    super::context::add_schema_context(run, entity, &mut rows)?;
     let rows = &rows[..];
     let rel = proposals_path(entity);
     files.push((rel.clone(), write_proposals(&run.path(&rel), rows)?));
