@@ -135,7 +135,7 @@ const COMPANIES: Schema = Schema {
         Field::new("address2", "address2", Text),
         Field::new("city", "city", Text).shown("city"),
         Field::new("state", "state", Text),
-        Field::new("postal_code", "postalCode", Text),
+        Field::new("postal_code", "postalCode", Text).shown("postal_code"),
         Field::new("country_id", "countryID", Int),
         Field::new("web_address", "webAddress", Text).shown("web_address"),
         Field::new("parent_company_id", "parentCompanyID", Int),
