@@ -169,6 +169,21 @@ impl Columns<'_> {
         Ok(s.iter().collect())
     }
 
+    /// A key column (ids): a null is an error naming the file and row, never read as 0 — an id
+    /// 0 is real in Autotask (the tenant's own company).
+    pub fn ids(&self, name: &str) -> Result<Vec<i64>, ParquetError> {
+        self.int(name)?
+            .into_iter()
+            .enumerate()
+            .map(|(row, v)| {
+                v.ok_or_else(|| ParquetError::Polars {
+                    path: self.path.to_path_buf(),
+                    message: format!("row {} has no {name}", row + 1),
+                })
+            })
+            .collect()
+    }
+
     pub fn boolean(&self, name: &str) -> Result<Vec<Option<bool>>, ParquetError> {
         let c = self.column(name)?;
         let s = c.bool().map_err(polars_err(self.path))?;
@@ -228,5 +243,31 @@ mod tests {
             df: &df,
         };
         assert_eq!(c.time("at").unwrap(), vec![Some(t), None]);
+    }
+
+    /// A missing id is an error naming the file and the row, never id 0 (which is real: the
+    /// tenant's own company); `display` renders every kind the review tables show.
+    #[test]
+    fn a_missing_id_is_an_error_and_every_kind_displays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let df = frame(vec![
+            int_col("id", [Some(0), None].into_iter()),
+            bool_col("on", [Some(true), None].into_iter()),
+            int_col("n", [Some(42), None].into_iter()),
+        ]);
+        write_frame(&path, &df).unwrap();
+        let df = read_frame(&path).unwrap();
+        let c = Columns {
+            path: &path,
+            df: &df,
+        };
+        let e = c.ids("id").unwrap_err().to_string();
+        assert!(
+            e.contains("t.parquet") && e.contains("row 2 has no id"),
+            "{e}"
+        );
+        assert_eq!(c.display("on").unwrap(), vec![Some("true".into()), None]);
+        assert_eq!(c.display("n").unwrap(), vec![Some("42".into()), None]);
     }
 }

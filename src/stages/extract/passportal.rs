@@ -81,13 +81,13 @@ pub fn stage_clients(run_dir: &Path, clients: &[Client]) -> Result<u64, ParquetE
 pub fn read_clients(path: &Path) -> Result<Vec<Client>, ParquetError> {
     let df = read_frame(path)?;
     let c = Columns { path, df: &df };
-    let ids = c.int("id")?;
+    let ids = c.ids("id")?;
     let names = c.text("name")?;
     Ok(ids
         .into_iter()
         .zip(names)
         .map(|(id, name)| Client {
-            id: id.unwrap_or_default(),
+            id,
             name: name.unwrap_or_default(),
         })
         .collect())
@@ -109,14 +109,14 @@ pub fn stage_users(run_dir: &Path, users: &[User]) -> Result<u64, ParquetError> 
 pub fn read_users(path: &Path) -> Result<Vec<UserRow>, ParquetError> {
     let df = read_frame(path)?;
     let c = Columns { path, df: &df };
-    let ids = c.int("id")?;
+    let ids = c.ids("id")?;
     let mut first = c.text("first_name")?.into_iter();
     let mut last = c.text("last_name")?.into_iter();
     let mut email = c.text("email")?.into_iter();
     Ok(ids
         .into_iter()
         .map(|id| UserRow {
-            id: id.unwrap_or_default(),
+            id,
             first_name: first.next().flatten(),
             last_name: last.next().flatten(),
             email: email.next().flatten(),
@@ -210,7 +210,7 @@ pub fn read_document_fields(
 ) -> Result<std::collections::HashMap<i64, Vec<(String, String)>>, ParquetError> {
     let df = read_frame(path)?;
     let c = Columns { path, df: &df };
-    let ids = c.int("id")?;
+    let ids = c.ids("id")?;
     let fields = c.text("fields")?;
     ids.into_iter()
         .zip(fields)
@@ -219,7 +219,6 @@ pub fn read_document_fields(
                 path: path.to_path_buf(),
                 message,
             };
-            let id = id.ok_or_else(|| bad("a document without an id".into()))?;
             let fields = match json {
                 Some(j) => serde_json::from_str(&j)
                     .map_err(|e| bad(format!("document {id}: fields: {e}")))?,
@@ -234,8 +233,8 @@ pub fn read_document_fields(
 pub fn read_documents(path: &Path) -> Result<Vec<DocumentRow>, ParquetError> {
     let df = read_frame(path)?;
     let c = Columns { path, df: &df };
-    let ids = c.int("id")?;
-    let mut client = c.int("client_id")?.into_iter();
+    let ids = c.ids("id")?;
+    let mut client = c.ids("client_id")?.into_iter();
     let mut autotask = c.int("autotask_id")?.into_iter();
     let text = |name: &str| c.text(name).map(Vec::into_iter);
     let mut doc_type = text("doc_type")?;
@@ -255,8 +254,8 @@ pub fn read_documents(path: &Path) -> Result<Vec<DocumentRow>, ParquetError> {
     Ok(ids
         .into_iter()
         .map(|id| DocumentRow {
-            id: id.unwrap_or_default(),
-            client_id: client.next().flatten().unwrap_or_default(),
+            id,
+            client_id: client.next().unwrap_or_default(),
             doc_type: next(&mut doc_type).unwrap_or_default(),
             title: next(&mut title).unwrap_or_default(),
             autotask_id: autotask.next().flatten(),

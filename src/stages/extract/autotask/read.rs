@@ -20,6 +20,10 @@ impl Reader<'_> {
         Ok(self.c.text(name)?.into_iter())
     }
 
+    fn ids(&self) -> Result<std::vec::IntoIter<i64>, ParquetError> {
+        Ok(self.c.ids("id")?.into_iter())
+    }
+
     fn int(&self, name: &str) -> Result<std::vec::IntoIter<Option<i64>>, ParquetError> {
         Ok(self.c.int(name)?.into_iter())
     }
@@ -39,7 +43,7 @@ pub fn read_companies(path: &Path) -> Result<Vec<CompanyRow>, ParquetError> {
     let r = Reader {
         c: Columns { path, df: &df },
     };
-    let ids = r.int("id")?;
+    let ids = r.ids()?;
     let (mut names, mut types, mut labels) = (
         r.text("company_name")?,
         r.int("company_type")?,
@@ -52,7 +56,7 @@ pub fn read_companies(path: &Path) -> Result<Vec<CompanyRow>, ParquetError> {
     let mut web = r.text("web_address")?;
     Ok(ids
         .map(|id| CompanyRow {
-            id: id.unwrap_or_default(),
+            id,
             name: next(&mut names).unwrap_or_default(),
             company_type: next(&mut types),
             company_type_label: next(&mut labels),
@@ -75,7 +79,7 @@ pub fn read_resources(path: &Path) -> Result<Vec<ResourceRow>, ParquetError> {
     let r = Reader {
         c: Columns { path, df: &df },
     };
-    let ids = r.int("id")?;
+    let ids = r.ids()?;
     let (mut first, mut middle, mut last) = (
         r.text("first_name")?,
         r.text("middle_name")?,
@@ -88,7 +92,7 @@ pub fn read_resources(path: &Path) -> Result<Vec<ResourceRow>, ParquetError> {
     let (mut office, mut mobile) = (r.text("office_phone")?, r.text("mobile_phone")?);
     Ok(ids
         .map(|id| ResourceRow {
-            id: id.unwrap_or_default(),
+            id,
             first_name: next(&mut first),
             middle_name: next(&mut middle),
             last_name: next(&mut last),
@@ -109,7 +113,7 @@ pub fn read_contacts(path: &Path) -> Result<Vec<ContactRow>, ParquetError> {
     let r = Reader {
         c: Columns { path, df: &df },
     };
-    let ids = r.int("id")?;
+    let ids = r.ids()?;
     let (mut company, mut location) = (r.int("company_id")?, r.int("company_location_id")?);
     let (mut first, mut last, mut title) = (
         r.text("first_name")?,
@@ -123,7 +127,7 @@ pub fn read_contacts(path: &Path) -> Result<Vec<ContactRow>, ParquetError> {
     let (mut city, mut state, mut zip) = (r.text("city")?, r.text("state")?, r.text("zip_code")?);
     Ok(ids
         .map(|id| ContactRow {
-            id: id.unwrap_or_default(),
+            id,
             company_id: next(&mut company),
             company_location_id: next(&mut location),
             first_name: next(&mut first),
@@ -149,7 +153,7 @@ pub fn read_locations(path: &Path) -> Result<Vec<LocationRow>, ParquetError> {
     let r = Reader {
         c: Columns { path, df: &df },
     };
-    let ids = r.int("id")?;
+    let ids = r.ids()?;
     let mut company = r.int("company_id")?;
     let mut name = r.text("name")?;
     let (mut a1, mut a2) = (r.text("address1")?, r.text("address2")?);
@@ -159,7 +163,7 @@ pub fn read_locations(path: &Path) -> Result<Vec<LocationRow>, ParquetError> {
     let (mut active, mut primary) = (r.boolean("is_active")?, r.boolean("is_primary")?);
     Ok(ids
         .map(|id| LocationRow {
-            id: id.unwrap_or_default(),
+            id,
             company_id: next(&mut company),
             name: next(&mut name),
             address1: next(&mut a1),
@@ -180,7 +184,7 @@ pub fn read_configuration_items(path: &Path) -> Result<Vec<ConfigurationItemRow>
     let r = Reader {
         c: Columns { path, df: &df },
     };
-    let ids = r.int("id")?;
+    let ids = r.ids()?;
     let (mut company, mut location) = (r.int("company_id")?, r.int("company_location_id")?);
     let (mut kind, mut label) = (
         r.int("configuration_item_type")?,
@@ -198,7 +202,7 @@ pub fn read_configuration_items(path: &Path) -> Result<Vec<ConfigurationItemRow>
     );
     Ok(ids
         .map(|id| ConfigurationItemRow {
-            id: id.unwrap_or_default(),
+            id,
             company_id: next(&mut company),
             company_location_id: next(&mut location),
             configuration_item_type: next(&mut kind),
@@ -223,10 +227,10 @@ pub fn read_configuration_item_types(
         c: Columns { path, df: &df },
     };
     let (mut names, mut active) = (r.text("name")?, r.boolean("is_active")?);
-    Ok(r.int("id")?
+    Ok(r.ids()?
         .map(|id| {
             (
-                id.unwrap_or_default(),
+                id,
                 next(&mut names).unwrap_or_default(),
                 next(&mut active).unwrap_or(true),
             )
@@ -239,7 +243,7 @@ pub fn read_deleted(path: &Path) -> Result<Vec<(Entity, i64)>, ParquetError> {
     let df = read_frame(path)?;
     let c = Columns { path, df: &df };
     let entities = c.text("entity")?;
-    let ids = c.int("id")?;
+    let ids = c.ids("id")?;
     entities
         .into_iter()
         .zip(ids)
@@ -249,7 +253,7 @@ pub fn read_deleted(path: &Path) -> Result<Vec<(Entity, i64)>, ParquetError> {
                 path: path.to_path_buf(),
                 message: format!("{DELETED}: unknown entity {name:?}"),
             })?;
-            Ok((entity, id.unwrap_or_default()))
+            Ok((entity, id))
         })
         .collect()
 }
@@ -263,19 +267,13 @@ pub fn read_columns(
 ) -> Result<std::collections::HashMap<i64, Vec<Option<String>>>, ParquetError> {
     let df = read_frame(path)?;
     let c = Columns { path, df: &df };
-    let ids = c.int("id")?;
+    let ids = c.ids("id")?;
     let mut values: Vec<std::vec::IntoIter<Option<String>>> = columns
         .iter()
         .map(|name| c.display(name).map(Vec::into_iter))
         .collect::<Result<_, _>>()?;
-    ids.into_iter()
-        .enumerate()
-        .map(|(row, id)| {
-            let id = id.ok_or_else(|| ParquetError::Polars {
-                path: path.to_path_buf(),
-                message: format!("row {} has no id", row + 1),
-            })?;
-            Ok((id, values.iter_mut().map(|v| v.next().flatten()).collect()))
-        })
-        .collect()
+    Ok(ids
+        .into_iter()
+        .map(|id| (id, values.iter_mut().map(|v| v.next().flatten()).collect()))
+        .collect())
 }
