@@ -159,15 +159,11 @@ impl App {
             let Ok(stage) = self.staging.run(Some(id)).and_then(|r| r.stage("extract")) else {
                 continue;
             };
-            let checked = stage
-                .notes
-                .get("autotask_entities")
-                .and_then(|e| e.as_object())
-                .into_iter()
-                .flat_map(|e| e.values())
-                .any(|e| {
-                    e["endpoint"] == entity.autotask_endpoint() && e["deletions_checked"] == true
-                });
+            let notes: crate::stages::extract::ExtractNotes = stage.notes_as().unwrap_or_default();
+            let checked = notes
+                .autotask_entities
+                .values()
+                .any(|e| e.endpoint == entity.autotask_endpoint() && e.deletions_checked);
             if let (true, Some(at)) = (checked, stage.finished_at) {
                 return Ok(chrono::Utc::now() - at >= chrono::Duration::days(i64::from(days)));
             }

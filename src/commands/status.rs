@@ -5,6 +5,7 @@
 //! opened read-only (if a running atpp holds the ledger, the rest is still shown).
 
 use crate::model::entity::Entity;
+use crate::stages::extract::ExtractNotes;
 use crate::stages::matching::{proposals_path, Action};
 use crate::stages::plan::{Plan, PLAN_FILE};
 use crate::store::lock::LockInfo;
@@ -314,21 +315,17 @@ fn file_size(path: &Path) -> u64 {
 
 fn threshold_use(
     run_id: &str,
-    notes: &BTreeMap<String, serde_json::Value>,
+    extract: &crate::store::staging::StageRecord,
 ) -> Option<ThresholdUse> {
-    let get = |note: &str, key: &str| notes.get(note)?.get(key)?.as_u64();
-    let spent = notes
-        .get("autotask_requests")
-        .and_then(|v| v.as_object())
-        .map(|m| m.values().filter_map(|n| n.as_u64()).sum())
-        .unwrap_or(0);
+    let notes: ExtractNotes = extract.notes_as().ok()?;
+    let end = notes.autotask_threshold_end.as_ref();
+    let start = notes.autotask_threshold_start.as_ref();
     Some(ThresholdUse {
         run_id: run_id.to_string(),
-        limit: get("autotask_threshold_end", "externalRequestThreshold")
-            .or_else(|| get("autotask_threshold_start", "externalRequestThreshold"))?,
-        used_at_start: get("autotask_threshold_start", "currentTimeframeRequestCount").unwrap_or(0),
-        used_at_end: get("autotask_threshold_end", "currentTimeframeRequestCount").unwrap_or(0),
-        spent,
+        limit: end.or(start)?.external_request_threshold,
+        used_at_start: start.map_or(0, |t| t.current_timeframe_request_count),
+        used_at_end: end.map_or(0, |t| t.current_timeframe_request_count),
+        spent: notes.autotask_requests.values().sum(),
     })
 }
 
@@ -411,7 +408,7 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
                 .get("extract")
                 .filter(|_| done(&manifest, "extract"))
             {
-                threshold = threshold_use(id, &extract.notes);
+                threshold = threshold_use(id, extract);
             }
         }
     }

@@ -143,6 +143,16 @@ pub struct StageRecord {
     pub notes: BTreeMap<String, serde_json::Value>,
 }
 
+impl StageRecord {
+    /// The notes as the stage's typed struct (missing keys take their defaults, so a manifest
+    /// written by an older atpp still reads).
+    pub fn notes_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        let map: serde_json::Map<String, serde_json::Value> =
+            self.notes.clone().into_iter().collect();
+        serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| e.into_inner())
+    }
+}
+
 /// `manifest.json` of a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -263,13 +273,19 @@ impl Run {
         write_atomic(&self.path("manifest.json"), &text)
     }
 
-    /// Record a finished stage: its files (relative path, rows) with their checksums, and notes.
+    /// Record a finished stage: its files (relative path, rows) with their checksums, and its
+    /// notes (the stage's own typed struct, stored as a JSON object; `StageRecord::notes_as`
+    /// reads it back).
     pub fn finish_stage(
         &self,
         stage: &str,
         files: &[(String, u64)],
-        notes: BTreeMap<String, serde_json::Value>,
+        notes: impl Serialize,
     ) -> Result<(), StagingError> {
+        let notes = match serde_json::to_value(notes).expect("stage notes serialise") {
+            serde_json::Value::Object(map) => map.into_iter().collect(),
+            other => panic!("stage notes must be a struct or map, not {other}"),
+        };
         let mut record = StageRecord {
             finished_at: Some(Utc::now()),
             files: BTreeMap::new(),

@@ -5,6 +5,7 @@
 pub mod autotask;
 pub mod passportal;
 
+use crate::api::autotask::models::ThresholdInfo;
 use crate::api::autotask::{AutotaskClient, AutotaskError};
 use crate::api::passportal::{PassportalClient, PassportalError};
 use crate::model::entity::Entity;
@@ -45,8 +46,22 @@ pub struct ExtractSummary {
     pub passportal_requests: u64,
 }
 
-fn note(value: impl serde::Serialize) -> serde_json::Value {
-    serde_json::to_value(value).expect("serialises")
+/// What the extract records in the manifest (`stages.extract.notes`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ExtractNotes {
+    /// Autotask requests spent per entity endpoint (lowercase) in the last session.
+    pub autotask_requests: BTreeMap<String, u64>,
+    /// Per Autotask entity: rows, mode, requests, floor, whether deletions were checked, ...
+    pub autotask_entities: BTreeMap<String, autotask::EntitySummary>,
+    pub autotask_threshold_start: Option<ThresholdInfo>,
+    pub autotask_threshold_end: Option<ThresholdInfo>,
+    pub watermarks_used: BTreeMap<Entity, DateTime<Utc>>,
+    pub watermarks_reached: BTreeMap<Entity, DateTime<Utc>>,
+    pub full_refresh: bool,
+    /// Linked records the deletion sweep found gone.
+    pub deleted: u64,
+    pub passportal_requests: u64,
 }
 
 /// Run the extract stage into `run`: both sides at once. An Autotask extract that an earlier
@@ -81,19 +96,17 @@ pub async fn run(
     };
     summary.files.extend(passportal_files);
 
-    let mut notes = BTreeMap::new();
-    notes.insert("autotask_requests".into(), note(&summary.autotask_requests));
-    notes.insert("autotask_entities".into(), note(&summary.autotask));
-    notes.insert("autotask_threshold_start".into(), note(&at.threshold_start));
-    notes.insert("autotask_threshold_end".into(), note(&at.threshold_end));
-    notes.insert("watermarks_used".into(), note(&options.watermarks));
-    notes.insert("watermarks_reached".into(), note(&summary.watermarks));
-    notes.insert("full_refresh".into(), options.full_refresh.into());
-    notes.insert("deleted".into(), (summary.deleted.len() as u64).into());
-    notes.insert(
-        "passportal_requests".into(),
-        summary.passportal_requests.into(),
-    );
+    let notes = ExtractNotes {
+        autotask_requests: summary.autotask_requests.clone(),
+        autotask_entities: summary.autotask.clone(),
+        autotask_threshold_start: Some(at.threshold_start.clone()),
+        autotask_threshold_end: Some(at.threshold_end.clone()),
+        watermarks_used: options.watermarks.clone(),
+        watermarks_reached: summary.watermarks.clone(),
+        full_refresh: options.full_refresh,
+        deleted: summary.deleted.len() as u64,
+        passportal_requests: summary.passportal_requests,
+    };
     let files: Vec<(String, u64)> = summary.files.iter().map(|(k, v)| (k.clone(), *v)).collect();
     run.finish_stage("extract", &files, notes)?;
     autotask::clean_progress(&run.dir);

@@ -95,7 +95,7 @@ pub struct AutotaskOptions {
 }
 
 /// What was extracted of one entity.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct EntitySummary {
     pub endpoint: String,
     pub file: String,
