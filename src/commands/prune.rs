@@ -4,7 +4,7 @@
 //! review decisions are not applied yet (planned but not loaded, or its review tables edited
 //! since they were written or planned): that is an analyst's unfinished work.
 
-use crate::stages::plan::{Plan, PLAN_FILE};
+use crate::stages::plan::Plan;
 use crate::store::staging::{sha256_file, Run, Staging, StagingError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -86,8 +86,7 @@ pub fn unapplied_decisions(run: &Run) -> Result<Option<Kept>, StagingError> {
         if !done("load") {
             return Ok(Some(Kept::PlannedNotLoaded));
         }
-        let text = std::fs::read_to_string(run.path(PLAN_FILE)).ok();
-        let plan = text.and_then(|t| serde_json::from_str::<Plan>(&t).ok());
+        let plan = Plan::read(run).ok();
         return Ok(match plan {
             Some(plan) if changed(&plan.tables)? => Some(Kept::EditedAfterPlan),
             Some(_) => None,

@@ -7,7 +7,7 @@
 use crate::model::entity::Entity;
 use crate::stages::extract::ExtractNotes;
 use crate::stages::matching::{proposals_path, Action};
-use crate::stages::plan::{Plan, PLAN_FILE};
+use crate::stages::plan::Plan;
 use crate::store::lock::LockInfo;
 use crate::store::staging::{Manifest, Run, Staging, StagingError};
 use chrono::{DateTime, Utc};
@@ -223,17 +223,6 @@ fn run_status(
 }
 
 /// The ids of a list in a plan's entity (`create`, `pending`), read loosely from `plan.json`.
-fn plan_ids(plan: Option<&serde_json::Value>, entity: Entity, list: &str) -> BTreeSet<i64> {
-    plan.and_then(|p| {
-        p.get("entities")?
-            .get(entity.as_str())?
-            .get(list)?
-            .as_array()
-    })
-    .map(|ids| ids.iter().filter_map(|id| id.as_i64()).collect())
-    .unwrap_or_default()
-}
-
 /// A create row whose reason says the matcher was unsure (`ambiguous...`, `suggested...`).
 fn is_uncertain_create(d: &crate::stages::review::Decision) -> bool {
     let reason = d.cells.get("reason").map(|r| r.trim().to_ascii_lowercase());
@@ -260,18 +249,22 @@ fn latest_waiting(
     manifest: &Manifest,
     notes: &mut Vec<String>,
 ) -> BTreeMap<String, u64> {
-    let plan: Option<serde_json::Value> = done(manifest, "plan")
-        .then(|| std::fs::read_to_string(run.path(PLAN_FILE)).ok())
-        .flatten()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let plan: Option<Plan> = done(manifest, "plan")
+        .then(|| Plan::read(run).ok())
+        .flatten();
     let matched = manifest
         .stages
         .get("match")
         .filter(|_| done(manifest, "match"));
     let mut out = BTreeMap::new();
     for &entity in Entity::ALL {
-        let applied = plan_ids(plan.as_ref(), entity, "create");
-        let mut waiting = plan_ids(plan.as_ref(), entity, "pending");
+        let entity_plan = plan.as_ref().and_then(|p| p.entities.get(&entity));
+        let applied: BTreeSet<i64> = entity_plan
+            .map(|p| p.create.iter().copied().collect())
+            .unwrap_or_default();
+        let mut waiting: BTreeSet<i64> = entity_plan
+            .map(|p| p.pending.iter().copied().collect())
+            .unwrap_or_default();
         let has_tables = matched.is_some_and(|m| m.files.contains_key(&proposals_path(entity)));
         if has_tables {
             match crate::stages::review::read_decisions(&run.dir, &run.id, entity) {
@@ -387,9 +380,7 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
             });
         }
         if orphans.is_none() && done(&manifest, "plan") {
-            let plan = std::fs::read_to_string(run.path(PLAN_FILE))
-                .ok()
-                .and_then(|t| serde_json::from_str::<Plan>(&t).ok());
+            let plan = Plan::read(&run).ok();
             if let Some(plan) = plan {
                 orphans = Some(Orphans {
                     run_id: id.clone(),

@@ -252,16 +252,25 @@ pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanErro
     Ok(plan)
 }
 
+impl Plan {
+    /// Read a run's plan as `plan` froze it (whether or not its tables changed since): the one
+    /// reader of `plan/plan.json`, for the load, status and prune alike.
+    pub fn read(run: &Run) -> Result<Plan, PlanError> {
+        run.stage("plan")?;
+        let path = run.path(PLAN_FILE);
+        let bad = |message: String| PlanError::BadPlan {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+        let de = &mut serde_json::Deserializer::from_str(&text);
+        serde_path_to_error::deserialize(de).map_err(|e| bad(e.to_string()))
+    }
+}
+
 /// Read a run's frozen plan, refusing it when a table it read has changed since.
 pub fn read_frozen(run: &Run) -> Result<Plan, PlanError> {
-    run.stage("plan")?;
-    let path = run.path(PLAN_FILE);
-    let bad = |message: String| PlanError::BadPlan {
-        path: path.display().to_string(),
-        message,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let plan = Plan::read(run)?;
     for (file, sha) in &plan.tables {
         if &sha256_file(&run.path(file))? != sha {
             return Err(PlanError::Stale { file: file.clone() });
