@@ -14,6 +14,7 @@ mod pager;
 mod progress;
 mod read;
 mod run;
+mod specs;
 mod sweep;
 
 pub use checkpoint::Mode;

@@ -7,6 +7,7 @@ use super::checkpoint::{self, Checkpoint, Finished, Mode};
 use super::frames::{Labels, Staged};
 use super::pager::{Budget, Commit, Pager, Sink};
 use super::progress::Progress;
+use super::specs::{selected, Spec, SPECS};
 use super::{sweep, ExtractError, DELETED};
 use crate::api::autotask::models::{
     Company, CompanyLocation, ConfigurationItem, ConfigurationItemType, Contact, Resource,
@@ -23,62 +24,6 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
-
-/// One extracted entity: its file, endpoint, ledger entity and change stamp.
-pub struct Spec {
-    pub key: &'static str,
-    pub endpoint: &'static str,
-    /// The entity in the ledger (watermarks, links); none for configuration item types.
-    pub entity: Option<Entity>,
-    /// The wire field incremental runs filter on; `None`: always read in full.
-    pub stamp_field: Option<&'static str>,
-    pub path: &'static str,
-}
-
-pub static SPECS: &[Spec] = &[
-    Spec {
-        key: "companies",
-        endpoint: "Companies",
-        entity: Some(Entity::Companies),
-        stamp_field: Some("lastTrackedModifiedDateTime"),
-        path: super::COMPANIES,
-    },
-    Spec {
-        key: "resources",
-        endpoint: "Resources",
-        entity: Some(Entity::Resources),
-        stamp_field: None,
-        path: super::RESOURCES,
-    },
-    Spec {
-        key: "contacts",
-        endpoint: "Contacts",
-        entity: Some(Entity::Contacts),
-        stamp_field: Some("lastModifiedDate"),
-        path: super::CONTACTS,
-    },
-    Spec {
-        key: "company_locations",
-        endpoint: "CompanyLocations",
-        entity: Some(Entity::Locations),
-        stamp_field: None,
-        path: super::LOCATIONS,
-    },
-    Spec {
-        key: "configuration_items",
-        endpoint: "ConfigurationItems",
-        entity: Some(Entity::ConfigurationItems),
-        stamp_field: Some("lastModifiedTime"),
-        path: super::CONFIGURATION_ITEMS,
-    },
-    Spec {
-        key: "configuration_item_types",
-        endpoint: "ConfigurationItemTypes",
-        entity: None,
-        stamp_field: None,
-        path: super::CONFIGURATION_ITEM_TYPES,
-    },
-];
 
 /// What the caller knows from the ledger, and how to read.
 #[derive(Debug, Clone, Default)]
@@ -403,20 +348,6 @@ fn boxed<'a, T: Staged>(ctx: &'a Ctx<'a>, job: Job) -> EntityFuture<'a> {
             .collect();
         Ok((summary, deleted))
     })
-}
-
-/// The entities the pipeline selects (companies always; item types with configuration items).
-pub fn selected(cfg: &ExtractConfig) -> Vec<&'static Spec> {
-    SPECS
-        .iter()
-        .filter(|s| match s.key {
-            "companies" => true,
-            "resources" => cfg.resources,
-            "contacts" => cfg.contacts,
-            "company_locations" => cfg.locations,
-            _ => cfg.configuration_items,
-        })
-        .collect()
 }
 
 /// Extract the selected Autotask entities into `run_dir`, resuming from any checkpoint an
