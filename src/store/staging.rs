@@ -153,6 +153,17 @@ impl StageRecord {
     }
 }
 
+/// How run ids sort: by their second, then by the number of a run of the same second (so
+/// `…Z-10` comes after `…Z-9`, not before `…Z-2`); ids of another shape sort as text after.
+fn run_order(id: &str) -> (&str, u64) {
+    match id.rsplit_once('-') {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            (base, n.parse().unwrap_or(u64::MAX))
+        }
+        _ => (id, 1),
+    }
+}
+
 /// `manifest.json` of a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -199,11 +210,12 @@ impl Staging {
                 }
             }
         }
-        ids.sort();
+        ids.sort_by(|a, b| run_order(a).cmp(&run_order(b)));
         Ok(ids)
     }
 
-    /// Start a new run folder with its manifest.
+    /// Start a new run folder with its manifest. Its id is the UTC second it started
+    /// (`20261202T081500Z`), with `-2`, `-3`, ... for later runs of the same second.
     pub fn new_run(&self, pipeline: &str) -> Result<Run, StagingError> {
         let now = Utc::now();
         let base = now.format("%Y%m%dT%H%M%SZ").to_string();
@@ -316,5 +328,38 @@ impl Run {
                 run: self.id.clone(),
                 stage: stage.to_string(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs started within one second sort in the order they started, past ten of them too.
+    #[test]
+    fn run_ids_sort_by_time_whatever_their_suffix() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::open(&dir.path().join("staging")).unwrap();
+        let made: Vec<String> = (0..12).map(|_| staging.new_run("p").unwrap().id).collect();
+        let listed = staging.run_ids().unwrap();
+        // Made within a second or two: the same second gets -2, -3, ..., -12.
+        assert_eq!(listed, made);
+        assert_eq!(staging.run(None).unwrap().id, made[11]);
+        let mut ids = vec![
+            "20260101T000000Z-10",
+            "20260101T000001Z",
+            "20260101T000000Z-2",
+        ];
+        ids.push("20260101T000000Z");
+        ids.sort_by(|a, b| run_order(a).cmp(&run_order(b)));
+        assert_eq!(
+            ids,
+            [
+                "20260101T000000Z",
+                "20260101T000000Z-2",
+                "20260101T000000Z-10",
+                "20260101T000001Z"
+            ]
+        );
     }
 }
