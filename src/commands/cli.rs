@@ -160,6 +160,9 @@ pub enum Command {
         /// How many of the newest runs to keep.
         #[arg(long)]
         keep: usize,
+        /// Say what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Authenticate to both services and read one page of each kind of record; writes nothing.
     Check {
@@ -316,10 +319,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
-        Command::Prune { args, keep } => {
+        Command::Prune {
+            args,
+            keep,
+            dry_run,
+        } => {
             let app = app(&args)?;
             let _lock = app.lock("prune")?;
-            let report = crate::commands::prune::prune(&app.staging, keep)?;
+            let ledger = app.ledger()?;
+            let report = crate::commands::prune::prune(&app.staging, &ledger, keep, dry_run)?;
             print!("{}", crate::commands::prune::render(&report));
             Ok(Outcome::Success)
         }

@@ -1,19 +1,28 @@
-//! `atpp prune --keep N`: a nightly run leaves a run folder every night, each with a full
-//! extract, so old ones are removed here, the newest N kept. Never removed: the ledger (the
-//! memory across runs), the latest run (the one a resume or a review acts on), and a run whose
+//! `atpp prune --keep N [--dry-run]`: a nightly run leaves a run folder every night, each with a
+//! full extract, so old ones are removed here, the newest N kept. Never removed: the ledger (the
+//! memory across runs), the latest run (the one a resume or a review acts on), a run whose
 //! review decisions are not applied yet (planned but not loaded, or its review tables edited
-//! since they were written or planned): that is an analyst's unfinished work.
+//! since they were written or planned: an analyst's unfinished work), a run whose creates the
+//! ledger still owes (an outcome unknown or a failure to retry: the staged record a retry sends
+//! is in that run), and a run holding rows that wait for review which no later run holds.
+//! `--dry-run` says what would be removed and removes nothing.
 
+use crate::model::entity::Entity;
+use crate::stages::load::CREATE;
+use crate::stages::matching::read_proposals;
 use crate::stages::plan::Plan;
+use crate::store::ledger::{Ledger, LedgerError, WriteState};
 use crate::store::staging::{sha256_file, Run, Staging, StagingError};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PruneError {
     #[error(transparent)]
     Staging(#[from] StagingError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
     #[error("cannot remove the run folder {path}")]
     Remove {
         path: PathBuf,
@@ -36,6 +45,10 @@ pub enum Kept {
     EditedAfterPlan,
     /// Its review tables were edited and no plan was made of them yet.
     EditedNotPlanned,
+    /// The ledger still owes one of its creates: outcome unknown, or failed and to be retried.
+    OwedCreates,
+    /// It holds rows waiting for review that no later run holds.
+    WaitingRows,
     /// Its manifest cannot be read: left for a person to look at.
     Unreadable,
 }
@@ -52,6 +65,10 @@ impl Kept {
             Kept::EditedNotPlanned => {
                 "its review tables were edited and not planned (unapplied decisions)"
             }
+            Kept::OwedCreates => {
+                "the ledger still owes some of its creates (outcome unknown or failed)"
+            }
+            Kept::WaitingRows => "it holds rows waiting for review that no later run holds",
             Kept::Unreadable => "its manifest cannot be read",
         }
     }
@@ -60,6 +77,8 @@ impl Kept {
 /// What `prune` did, oldest run first.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PruneReport {
+    /// Nothing was removed: `removed` is what would have been.
+    pub dry_run: bool,
     pub removed: Vec<String>,
     pub kept: Vec<(String, Kept)>,
 }
@@ -107,14 +126,26 @@ pub fn unapplied_decisions(run: &Run) -> Result<Option<Kept>, StagingError> {
     Ok(None)
 }
 
-/// Remove old run folders of `staging`, keeping the newest `keep` and every run `Kept` names.
-/// A folder is renamed out of the runs' namespace before it is deleted, so one interrupted
-/// half-way never looks like a run.
-pub fn prune(staging: &Staging, keep: usize) -> Result<PruneReport, PruneError> {
+/// Remove old run folders of `staging`, keeping the newest `keep` and every run `Kept` names;
+/// `dry_run` removes nothing. A folder is renamed out of the runs' namespace before it is
+/// deleted, so one interrupted half-way never looks like a run.
+pub fn prune(
+    staging: &Staging,
+    ledger: &Ledger,
+    keep: usize,
+    dry_run: bool,
+) -> Result<PruneReport, PruneError> {
     let runs_dir = staging.root().join("runs");
-    remove_leftovers(&runs_dir)?;
+    if !dry_run {
+        remove_leftovers(&runs_dir)?;
+    }
     let ids = staging.run_ids()?;
-    let mut report = PruneReport::default();
+    let owed = runs_owing_creates(ledger)?;
+    let waiting = runs_with_waiting_rows(staging, &ids);
+    let mut report = PruneReport {
+        dry_run,
+        ..PruneReport::default()
+    };
     let newest_from = ids.len().saturating_sub(keep);
     for (i, id) in ids.iter().enumerate() {
         let kept = if i + 1 == ids.len() {
@@ -123,12 +154,18 @@ pub fn prune(staging: &Staging, keep: usize) -> Result<PruneReport, PruneError> 
             Some(Kept::Newest)
         } else {
             match unapplied_decisions(&staging.run(Some(id))?) {
+                Ok(None) if owed.contains(id) => Some(Kept::OwedCreates),
+                Ok(None) if waiting.contains(id) => Some(Kept::WaitingRows),
                 Ok(k) => k,
                 Err(_) => Some(Kept::Unreadable),
             }
         };
         if let Some(why) = kept {
             report.kept.push((id.clone(), why));
+            continue;
+        }
+        report.removed.push(id.clone());
+        if dry_run {
             continue;
         }
         let dir = runs_dir.join(id);
@@ -139,9 +176,49 @@ pub fn prune(staging: &Staging, keep: usize) -> Result<PruneReport, PruneError> 
         })?;
         remove(&doomed)?;
         tracing::info!("pruned run {id}");
-        report.removed.push(id.clone());
     }
     Ok(report)
+}
+
+/// The runs that recorded a create the ledger still owes: its last state is an intent without
+/// outcome or a failure.
+fn runs_owing_creates(ledger: &Ledger) -> Result<BTreeSet<String>, PruneError> {
+    let mut runs = BTreeSet::new();
+    for entity in Entity::ALL {
+        for record in ledger.write_records(*entity, CREATE)?.into_values() {
+            if record.state != WriteState::Done {
+                runs.insert(record.run_id);
+            }
+        }
+    }
+    Ok(runs)
+}
+
+/// The runs whose plan left rows waiting for review (`pending`) that no later run proposes
+/// again: pruning one would lose those rows.
+fn runs_with_waiting_rows(staging: &Staging, ids: &[String]) -> BTreeSet<String> {
+    let mut later: BTreeSet<(Entity, i64)> = BTreeSet::new();
+    let mut runs = BTreeSet::new();
+    for id in ids.iter().rev() {
+        let Ok(run) = staging.run(Some(id)) else {
+            continue;
+        };
+        if let Ok(plan) = Plan::read(&run) {
+            let waits = plan
+                .entities
+                .iter()
+                .any(|(entity, p)| p.pending.iter().any(|id| !later.contains(&(*entity, *id))));
+            if waits {
+                runs.insert(id.clone());
+            }
+        }
+        for entity in Entity::ALL {
+            if let Ok(proposals) = read_proposals(&run, *entity) {
+                later.extend(proposals.into_keys().map(|id| (*entity, id)));
+            }
+        }
+    }
+    runs
 }
 
 fn remove(path: &Path) -> Result<(), PruneError> {
@@ -168,14 +245,19 @@ fn remove_leftovers(runs_dir: &Path) -> Result<(), PruneError> {
 /// The report as text: what was removed, what was kept and why.
 pub fn render(report: &PruneReport) -> String {
     let mut out = String::new();
+    let verb = if report.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
     for id in &report.removed {
-        out.push_str(&format!("removed {id}\n"));
+        out.push_str(&format!("{verb} {id}\n"));
     }
     for (id, why) in &report.kept {
         out.push_str(&format!("kept    {id}: {}\n", why.describe()));
     }
     out.push_str(&format!(
-        "{} run(s) removed, {} kept; the ledger is never pruned\n",
+        "{} run(s) {verb}, {} kept; the ledger is never pruned\n",
         report.removed.len(),
         report.kept.len()
     ));

@@ -27,7 +27,7 @@ use std::time::Duration;
 pub use create::{WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN, WHAT_UNRESOLVED};
 
 pub const ERRORS_FILE: &str = "load/errors.csv";
-const CREATE: &str = "create";
+pub const CREATE: &str = "create";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
