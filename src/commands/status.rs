@@ -85,7 +85,22 @@ pub struct LedgerStatus {
     pub bytes: u64,
     /// Links per entity; empty when the ledger could not be read (see `note`).
     pub links: BTreeMap<String, u64>,
+    /// Creates the ledger still owes, per entity: not yet known to have reached Passportal.
+    pub owed_creates: BTreeMap<String, OwedCreates>,
+    /// The newest run whose load ended in `success`.
+    pub last_success: Option<String>,
     pub note: Option<String>,
+}
+
+/// Creates of one entity that are not done: the next load reconciles and retries them.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct OwedCreates {
+    /// Sent, or about to be, with no outcome recorded (a kill, a timeout, a dropped answer).
+    pub unknown: u64,
+    /// Refused by Passportal.
+    pub failed: u64,
+    /// The oldest run that owes one of them.
+    pub oldest_run: Option<String>,
 }
 
 /// The tenant's hourly Autotask request threshold as the last finished extract saw it.
@@ -103,6 +118,7 @@ pub struct ThresholdUse {
 struct LedgerRead {
     outcomes: BTreeMap<String, (Option<String>, Option<String>)>,
     links: BTreeMap<String, u64>,
+    owed: BTreeMap<String, OwedCreates>,
 }
 
 fn read_ledger(path: &Path) -> Result<LedgerRead, String> {
@@ -138,7 +154,25 @@ fn read_ledger(path: &Path) -> Result<LedgerRead, String> {
     .into_iter()
     .map(|(entity, n, _)| (entity, n.and_then(|n| n.parse().ok()).unwrap_or(0)))
     .collect();
-    Ok(LedgerRead { outcomes, links })
+    let mut owed: BTreeMap<String, OwedCreates> = BTreeMap::new();
+    for (key, n, oldest) in read(
+        "SELECT entity || ' ' || state, CAST(count(*) AS VARCHAR), min(run_id) FROM writes \
+         WHERE operation = 'create' AND state <> 'done' GROUP BY entity, state",
+    )? {
+        let (entity, state) = key.split_once(' ').unwrap_or((&key, ""));
+        let o = owed.entry(entity.to_string()).or_default();
+        let n: u64 = n.and_then(|n| n.parse().ok()).unwrap_or(0);
+        match state {
+            "failed" => o.failed += n,
+            _ => o.unknown += n,
+        }
+        o.oldest_run = o.oldest_run.take().into_iter().chain(oldest).min();
+    }
+    Ok(LedgerRead {
+        outcomes,
+        links,
+        owed,
+    })
 }
 
 fn done(manifest: &Manifest, stage: &str) -> bool {
@@ -345,6 +379,15 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
     };
     if let Some(read) = &read {
         ledger.links = read.links.clone();
+        ledger.owed_creates = read.owed.clone();
+        ledger.last_success = read
+            .outcomes
+            .iter()
+            .filter(|(_, (outcome, _))| outcome.as_deref() == Some("success"))
+            .map(|(id, _)| id.clone())
+            .max_by(|a, b| {
+                crate::store::staging::run_order(a).cmp(&crate::store::staging::run_order(b))
+            });
     }
 
     let ids = staging.run_ids()?;
@@ -525,6 +568,18 @@ pub fn render(status: &Status) -> String {
     ));
     if !l.links.is_empty() {
         out.push_str(&format!("  links: {}\n", counts(&l.links)));
+    }
+    if let Some(id) = &l.last_success {
+        out.push_str(&format!("  last load that ended in success: run {id}\n"));
+    }
+    for (entity, o) in &l.owed_creates {
+        out.push_str(&format!(
+            "  owed {entity} creates: {} outcome unknown, {} failed (oldest from run {}); the next \
+             load reconciles and retries them\n",
+            o.unknown,
+            o.failed,
+            o.oldest_run.as_deref().unwrap_or("?")
+        ));
     }
     if let Some(note) = &l.note {
         out.push_str(&format!("  {note}\n"));

@@ -155,7 +155,7 @@ impl StageRecord {
 
 /// How run ids sort: by their second, then by the number of a run of the same second (so
 /// `…Z-10` comes after `…Z-9`, not before `…Z-2`); ids of another shape sort as text after.
-fn run_order(id: &str) -> (&str, u64) {
+pub fn run_order(id: &str) -> (&str, u64) {
     match id.rsplit_once('-') {
         Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
             (base, n.parse().unwrap_or(u64::MAX))

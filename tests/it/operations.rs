@@ -296,6 +296,31 @@ async fn status_shows_runs_review_ledger_and_threshold() {
     assert_eq!(threshold.limit, 10_000);
     assert!(threshold.used_at_end > threshold.used_at_start);
     assert!(threshold.spent > 0);
+    // The last load that succeeded, and nothing owed.
+    assert_eq!(
+        status.ledger.last_success.as_deref(),
+        Some(first.id.as_str())
+    );
+    assert!(status.ledger.owed_creates.is_empty(), "{:?}", status.ledger);
+    // Creates the ledger still owes (as a killed or refused load leaves them) are counted.
+    {
+        use atpp::store::ledger::{WriteKey, WriteState};
+        let ledger = atpp::store::ledger::Ledger::open(&t.app.staging.ledger_path()).unwrap();
+        for (id, state) in [(900_001, WriteState::Intent), (900_002, WriteState::Failed)] {
+            let key = WriteKey {
+                entity: atpp::model::entity::Entity::Contacts,
+                autotask_id: atpp::model::ids::AutotaskId(id),
+                operation: atpp::stages::load::CREATE,
+            };
+            ledger
+                .record_write(key, state, None, &second.id, None)
+                .unwrap();
+        }
+    }
+    let status = atpp::commands::status::gather(&t.app.staging, 10).unwrap();
+    let owed = &status.ledger.owed_creates["contacts"];
+    assert_eq!((owed.unknown, owed.failed), (1, 1));
+    assert_eq!(owed.oldest_run.as_deref(), Some(second.id.as_str()));
 
     // The binary: text and JSON.
     let out = atpp(&t, &["status", "--pipeline", &pipeline], &[]).await;
@@ -304,9 +329,16 @@ async fn status_shows_runs_review_ledger_and_threshold() {
     assert!(stdout.contains(&second.id) && stdout.contains("waiting for review"));
     assert!(stdout.contains("not planned yet"), "{stdout}");
     assert!(stdout.contains("of 10000 requests"), "{stdout}");
+    assert!(
+        stdout.contains("owed contacts creates: 1 outcome unknown, 1 failed"),
+        "{stdout}"
+    );
     let out = atpp(&t, &["status", "--pipeline", &pipeline, "--json"], &[]).await;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON status");
     assert_eq!(json["runs"][1]["outcome"], "success");
+    assert_eq!(json["ledger"]["owed_creates"]["contacts"]["unknown"], 1);
+    assert_eq!(json["ledger"]["owed_creates"]["contacts"]["failed"], 1);
+    assert_eq!(json["ledger"]["last_success"], first.id.as_str());
     assert_eq!(json["ledger"]["links"]["companies"], linked);
 
     // Planned as the tables say: nothing waits any more.
