@@ -201,8 +201,6 @@ struct SimState {
     next_client_id: i64,
     next_user_id: i64,
     next_doc_id: i64,
-    /// Pages asked for past the end, to alternate `[]` and `null`.
-    past_end_pages: u64,
 }
 
 impl SimState {
@@ -252,8 +250,8 @@ impl SimState {
         self.instance.documents.get_mut(pos)
     }
 
-    /// One page of `total` items: the index range, or the past-the-end answer (`[]` and `null`
-    /// alternately).
+    /// One page of `total` items: the index range, or the past-the-end answer (`[]`; a `null`
+    /// is a fault, see `read_faults`).
     fn page(
         &mut self,
         total: usize,
@@ -262,12 +260,7 @@ impl SimState {
     ) -> Result<std::ops::Range<usize>, serde_json::Value> {
         let start = (page - 1).saturating_mul(per_page);
         if start >= total {
-            self.past_end_pages += 1;
-            return Err(if self.past_end_pages.is_multiple_of(2) {
-                serde_json::Value::Null
-            } else {
-                serde_json::json!([])
-            });
+            return Err(serde_json::json!([]));
         }
         Ok(start..start.saturating_add(per_page).min(total))
     }
@@ -308,7 +301,6 @@ impl PassportalSim {
             next_client_id: 1,
             next_user_id: 1,
             next_doc_id: 1,
-            past_end_pages: 0,
         };
         state.normalise();
         let writes = ChaCha8Rng::seed_from_u64(options.faults.seed);
