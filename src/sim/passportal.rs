@@ -14,9 +14,11 @@
 mod auth;
 mod clients;
 mod documents;
+mod read_faults;
 mod users;
 mod wire;
 
+pub use read_faults::{PageFault, ReadFaultPlan, ReceivedWrite, Redirect};
 pub use wire::{content_hash, served_name};
 
 use super::generator::{DocType, PassportalInstance, PpClient, PpDocument, PpUser};
@@ -53,6 +55,7 @@ pub struct PassportalSimOptions {
     /// listings); the same defaults as the pipeline's `[passportal.templates]`.
     pub templates: PassportalTemplates,
     pub faults: WriteFaultPlan,
+    pub read_faults: ReadFaultPlan,
 }
 
 impl Default for PassportalSimOptions {
@@ -64,6 +67,7 @@ impl Default for PassportalSimOptions {
             token_max_uses: None,
             templates: PassportalTemplates::default(),
             faults: WriteFaultPlan::default(),
+            read_faults: ReadFaultPlan::default(),
         }
     }
 }
@@ -277,6 +281,8 @@ pub struct PassportalSim {
     updates: AtomicU64,
     token_exchanges: AtomicU64,
     unexpected: UnexpectedRequests,
+    /// Read faults and the traffic log (`read_faults`).
+    reads: read_faults::ReadFaults,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -306,6 +312,7 @@ impl PassportalSim {
         let writes = ChaCha8Rng::seed_from_u64(options.faults.seed);
         let mut reads = ChaCha8Rng::seed_from_u64(options.faults.seed);
         reads.set_stream(1);
+        let traffic = read_faults::ReadFaults::new(options.read_faults.clone());
         Arc::new(PassportalSim {
             credentials,
             options,
@@ -316,6 +323,7 @@ impl PassportalSim {
             updates: AtomicU64::new(0),
             token_exchanges: AtomicU64::new(0),
             unexpected: UnexpectedRequests::default(),
+            reads: traffic,
         })
     }
 
@@ -449,6 +457,10 @@ fn router(sim: Arc<PassportalSim>) -> Router {
         .merge(guarded)
         .fallback(unexpected_route)
         .method_not_allowed_fallback(unexpected_route)
+        .layer(middleware::from_fn_with_state(
+            sim.clone(),
+            read_faults::layer,
+        ))
         .with_state(sim)
 }
 

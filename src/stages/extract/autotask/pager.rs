@@ -117,6 +117,15 @@ struct Shared {
     fetched_to: Vec<Option<i64>>,
     busy: Vec<bool>,
     fetched: u64,
+    /// Pages fetched by this session, against [`page_bound`].
+    pages: u64,
+}
+
+/// Pages one session may fetch for an entity of `total` records: twice what the count implies,
+/// plus one partly filled page per segment and a margin for records added meanwhile. A server
+/// that never ends a listing fails the entity instead of paging for ever.
+fn page_bound(total: u64, page_size: u64, workers: usize) -> u64 {
+    (total / page_size.max(1) + 1) * 2 + 2 * workers as u64 + 10
 }
 
 /// A segment needs at least this many pages left before half of it is taken by an idle pager.
@@ -219,6 +228,7 @@ impl Pager<'_> {
             fetched_to: cp.segments.iter().map(|s| s.after).collect(),
             busy: vec![false; cp.segments.len()],
             fetched: cp.rows(),
+            pages: 0,
             cp,
         });
         let (ready_tx, ready_rx) = watch::channel(!fresh);
@@ -275,15 +285,33 @@ impl Pager<'_> {
             let full = page.full;
             let mut items = page.items;
             items.sort_by_key(HasId::id);
-            items.retain(|r| after.is_none_or(|a| r.id() > a));
+            let broken = |message: String| AutotaskError::Decode {
+                route: format!("POST {}/query", self.endpoint),
+                path: "items".into(),
+                message,
+            };
+            if let Some(a) = after.filter(|a| items.first().is_some_and(|r| r.id() <= *a)) {
+                // The server ignored the id filter: paging on would repeat ids for ever.
+                let message = format!("the page repeats ids at or before the cursor {a}");
+                return Err(self.failed(broken(message), after));
+            }
             if full && items.is_empty() {
                 // A full page with nothing after the cursor would page the same ids for ever.
-                let broken = AutotaskError::Decode {
-                    route: format!("POST {}/query", self.endpoint),
-                    path: "items".into(),
-                    message: "a full page holds no id after the cursor".into(),
-                };
-                return Err(self.failed(broken, after));
+                let message = "a full page holds no id after the cursor".to_string();
+                return Err(self.failed(broken(message), after));
+            }
+            let bound = page_bound(self.total, page_size as u64, self.workers);
+            let pages = {
+                let mut s = shared.lock().expect("lock");
+                s.pages += 1;
+                s.pages
+            };
+            if full && pages >= bound {
+                let message = format!(
+                    "{pages} pages read where {} records were counted; the listing does not end",
+                    self.total
+                );
+                return Err(self.failed(broken(message), after));
             }
             let (done, planned) = {
                 let mut s = shared.lock().expect("lock");
@@ -389,6 +417,7 @@ mod tests {
             fetched_to: vec![None],
             busy: vec![true],
             fetched: 0,
+            pages: 0,
             cp,
         }
     }
@@ -432,6 +461,13 @@ mod tests {
         assert_eq!(s.cp.segments[1].upto, Some(100_000));
         // No splits left: the next idle pager stops.
         assert_eq!(s.claim(100_000, 500.0), None);
+    }
+
+    #[test]
+    fn the_page_bound_leaves_room_but_ends() {
+        // 30,000 records in pages of 500: 60 pages, three pagers.
+        assert_eq!(page_bound(30_000, 500, 3), 61 * 2 + 6 + 10);
+        assert_eq!(page_bound(0, 500, 1), 14);
     }
 
     #[test]
