@@ -11,13 +11,9 @@ use super::models::{
     DocumentSummary, NewClient, NewDocument, NewUser, OkResponse, User, UserWire,
 };
 use super::routes::{self, Route};
+use crate::api::http::Retry;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::HashSet;
-use std::time::Duration;
-
-/// Read-backs after a create that found nothing yet: an instance may index a new document a
-/// moment after answering.
-const READ_BACK_ATTEMPTS: u32 = 3;
 
 fn label(route: &Route, path: &str) -> String {
     format!("{} {path}", route.method)
@@ -193,7 +189,10 @@ impl PassportalClient {
                 resp.message,
             )));
         }
-        for attempt in 1..=READ_BACK_ATTEMPTS {
+        // An instance may index a new document a moment after answering: read back on the
+        // shared backoff schedule until the attempts are spent.
+        let mut waits = self.retries(&format!("Passportal read-back of {:?}", doc.title));
+        loop {
             let fresh: Vec<DocumentSummary> = self
                 .titled(doc.client_id, doc.doc_type, &doc.title)
                 .await
@@ -202,10 +201,12 @@ impl PassportalClient {
                 .filter(|s| !before.contains(&s.id))
                 .collect();
             match fresh.as_slice() {
-                [] if attempt < READ_BACK_ATTEMPTS => {
-                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                [] => {
+                    let pending = "no new document listed yet";
+                    if waits.wait(pending, Retry::After(None)).await.is_err() {
+                        break;
+                    }
                 }
-                [] => break,
                 [only] => return Ok(only.id),
                 _ => return self.pick_created(doc, fresh).await,
             }

@@ -482,4 +482,87 @@ mod tests {
             "three pages left: not worth a split"
         );
     }
+
+    /// A loopback Autotask whose `Companies/query` answers `page(after)` (the `gt` filter's
+    /// value, if any); returns the client and the query counter.
+    async fn fake_autotask(
+        page: fn(Option<i64>) -> Vec<i64>,
+    ) -> (AutotaskClient, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        use axum::routing::{get, post};
+        use serde_json::{json, Value};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let queries = Arc::new(AtomicU64::new(0));
+        let counter = queries.clone();
+        let zone = json!({ "zoneName": "test", "url": base.clone() });
+        let app = axum::Router::new()
+            .route(
+                "/v1.0/zoneInformation",
+                get(move || async move { axum::Json(zone) }),
+            )
+            .route(
+                "/V1.0/Companies/query",
+                post(move |axum::Json(body): axum::Json<Value>| async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let after = body["filter"]
+                        .as_array()
+                        .and_then(|f| f.iter().find(|c| c["op"] == "gt"))
+                        .and_then(|c| c["value"].as_i64());
+                    let items: Vec<Value> =
+                        page(after).iter().map(|id| json!({ "id": id })).collect();
+                    axum::Json(json!({ "items": items, "pageDetails": { "count": items.len() } }))
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let settings = crate::api::autotask::Settings {
+            discovery_url: base,
+            username_env: "U".into(),
+            integration_code_env: "I".into(),
+            secret_env: "S".into(),
+            page_size: 5,
+            http: crate::api::http::HttpSettings {
+                max_attempts: 2,
+                min_backoff: std::time::Duration::from_millis(1),
+                ..Default::default()
+            },
+        };
+        let credentials = crate::model::credentials::AutotaskCredentials {
+            username: "api@example.com".into(),
+            integration_code: crate::model::credentials::Secret::new("code"),
+            secret: crate::model::credentials::Secret::new("secret"),
+        };
+        let client = AutotaskClient::connect(&settings, credentials)
+            .await
+            .unwrap();
+        (client, queries)
+    }
+
+    async fn sweep(client: &AutotaskClient, total: u64) -> Result<(), ExtractError> {
+        let progress = super::super::progress::Progress::quiet();
+        let entity = progress.entity("Companies", total, 0);
+        let budget = Budget::unlimited();
+        super::super::sweep::sweep_ids(client, "Companies", total, 1, &budget, &entity)
+            .await
+            .map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn a_server_ignoring_the_id_filter_fails_after_two_pages() {
+        let (client, queries) = fake_autotask(|_| (1..=5).collect()).await;
+        let err = sweep(&client, 1_000).await.unwrap_err();
+        assert!(format!("{err:?}").contains("repeats ids"), "{err:?}");
+        assert_eq!(queries.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_never_ends_stops_at_the_page_bound() {
+        let (client, queries) =
+            fake_autotask(|after| (1..=5).map(|k| after.unwrap_or(0) + k).collect()).await;
+        let err = sweep(&client, 10).await.unwrap_err();
+        assert!(format!("{err:?}").contains("does not end"), "{err:?}");
+        let bound = page_bound(10, 5, 1);
+        assert_eq!(queries.load(std::sync::atomic::Ordering::SeqCst), bound);
+    }
 }
