@@ -124,33 +124,35 @@ impl std::fmt::Display for RedirectRefused {
 
 impl std::error::Error for RedirectRefused {}
 
-/// Follow a redirect only to the same scheme, host and port: everything else (another host,
-/// another port, https to http) would carry the credential headers elsewhere.
+/// Why a redirect from `from` to `to` (after `hops` earlier ones) is refused, if it is: only
+/// the same scheme, host and port are followed, since anything else (another host, another
+/// port, https to http) would carry the credential headers elsewhere.
+fn refusal(from: &reqwest::Url, to: &reqwest::Url, hops: usize) -> Option<&'static str> {
+    if from.scheme() == "https" && to.scheme() != "https" {
+        Some("from https to plain http")
+    } else if from.host_str() != to.host_str()
+        || from.port_or_known_default() != to.port_or_known_default()
+        || from.scheme() != to.scheme()
+    {
+        Some("another host")
+    } else if hops > MAX_REDIRECTS {
+        Some("too many redirects")
+    } else {
+        None
+    }
+}
+
 fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
-        let refuse = |why: &'static str| RedirectRefused {
-            to: attempt.url().as_str().to_string(),
-            why,
-        };
         let Some(from) = attempt.previous().last() else {
             return attempt.stop();
         };
-        let to = attempt.url();
-        let why = if from.scheme() == "https" && to.scheme() != "https" {
-            Some("from https to plain http")
-        } else if from.host_str() != to.host_str()
-            || from.port_or_known_default() != to.port_or_known_default()
-            || from.scheme() != to.scheme()
-        {
-            Some("another host")
-        } else if attempt.previous().len() > MAX_REDIRECTS {
-            Some("too many redirects")
-        } else {
-            None
-        };
-        match why {
+        match refusal(from, attempt.url(), attempt.previous().len()) {
             Some(why) => {
-                let refused = refuse(why);
+                let refused = RedirectRefused {
+                    to: attempt.url().as_str().to_string(),
+                    why,
+                };
                 attempt.error(refused)
             }
             None => attempt.follow(),
@@ -356,6 +358,44 @@ impl Retries {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_are_followed_only_to_the_same_scheme_host_and_port() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        let from = url("https://eu.example.com/api/v2/users");
+        let cases = [
+            ("https://eu.example.com/api/v2/users?x=1", None),
+            ("https://eu.example.com:443/other", None),
+            (
+                "http://eu.example.com/api/v2/users",
+                Some("from https to plain http"),
+            ),
+            (
+                "https://evil.example.net/api/v2/users",
+                Some("another host"),
+            ),
+            (
+                "https://eu.example.com:8443/api/v2/users",
+                Some("another host"),
+            ),
+        ];
+        for (to, want) in cases {
+            assert_eq!(refusal(&from, &url(to), 1), want, "{to}");
+        }
+        let plain = url("http://127.0.0.1:8080/a");
+        assert_eq!(
+            refusal(&plain, &url("http://127.0.0.2:8080/a"), 1),
+            Some("another host")
+        );
+        assert_eq!(
+            refusal(&plain, &url("https://127.0.0.1:8080/a"), 1),
+            Some("another host")
+        );
+        assert_eq!(
+            refusal(&plain, &url("http://127.0.0.1:8080/b"), 9),
+            Some("too many redirects")
+        );
+    }
 
     #[tokio::test]
     async fn retries_stop_after_max_attempts_and_never_on_a_final_error() {

@@ -228,6 +228,37 @@ async fn a_listing_longer_than_its_page_bound_fails() {
     assert_eq!(pp.client_gets(), 3);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_page_times_out_and_is_read_again_or_fails_naming_it() {
+    let hung = |times| ReadFaultPlan {
+        slow: vec![PageFault::new(LIST_CLIENTS.path, 2, times)],
+        slow_ms: 5_000,
+        ..Default::default()
+    };
+    let one_second = |s: &mut Settings| {
+        s.http.timeout = Duration::from_secs(1);
+        s.http.max_attempts = 2;
+    };
+    // Hung once: the page is read again and the listing is complete.
+    let pp = start(hung(1), one_second).await;
+    assert_eq!(pp.listed_clients().await.unwrap(), pp.held_clients());
+    let faulted = pp.client_gets();
+    assert_eq!(faulted, pp.clean_listing_cost().await + 1);
+    // Hung every time: the listing fails naming the route and the page.
+    let pp = start(hung(u32::MAX), one_second).await;
+    let err = pp.listed_clients().await.unwrap_err();
+    assert!(
+        matches!(err, PassportalError::Send(HttpError::Timeout { .. })),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("GET /api/v2/documents/clients (page 2)"),
+        "{text}"
+    );
+    assert_eq!(pp.client_gets(), 1 + 2);
+}
+
 /// Another host on loopback that records the headers of every request it gets.
 async fn other_host() -> (atpp::sim::RunningSim, Arc<Mutex<Vec<HeaderMap>>>) {
     let seen: Arc<Mutex<Vec<HeaderMap>>> = Arc::default();

@@ -1,6 +1,6 @@
 //! Read faults of the Passportal simulator, switched on per test and deterministic: list pages
 //! that answer 200 with `success: false` or `results: null`, an empty page in the middle of a
-//! listing, a route that ignores `pageNum` (always page 1), a redirect to another host carrying
+//! listing, a page that hangs, a route that ignores `pageNum` (always page 1), a redirect to another host carrying
 //! the request, and an oversized answer. These are the ways real instances have made syncs
 //! believe a listing was complete when it was not, or leak credentials, or hang.
 //!
@@ -60,6 +60,9 @@ pub struct ReadFaultPlan {
     /// Paths whose listings ignore `pageNum`: every page is page 1.
     pub ignore_page_num: Vec<String>,
     pub redirect: Option<Redirect>,
+    /// List pages answered only after `slow_ms` (a hung server, for the client's timeout).
+    pub slow: Vec<PageFault>,
+    pub slow_ms: u64,
     /// Answers to GETs on this path are padded with whitespace (sent in chunks, without a
     /// length) to at least this many bytes: `(path, bytes)`.
     pub oversized: Option<(String, usize)>,
@@ -190,6 +193,9 @@ pub(super) async fn layer(
         *req.uri_mut() = uri;
     }
     let page = page_of(req.uri().query());
+    if faults.hits("slow", &plan.slow, &path, page) {
+        tokio::time::sleep(std::time::Duration::from_millis(plan.slow_ms)).await;
+    }
     if faults.hits("success_false", &plan.success_false, &path, page) {
         return super::wire::ok(json!({
             "success": false, "code": 0, "message": "temporarily unavailable"
