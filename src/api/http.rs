@@ -314,6 +314,17 @@ pub enum Retry {
     Now,
 }
 
+impl Retry {
+    /// `After(server)` when the failure is worth another attempt, else `No`.
+    pub fn when(retryable: bool, server: Option<Duration>) -> Retry {
+        if retryable {
+            Retry::After(server)
+        } else {
+            Retry::No
+        }
+    }
+}
+
 /// One request's retries: the backoff schedule and the attempts left.
 pub struct Retries {
     route: String,

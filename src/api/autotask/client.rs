@@ -265,11 +265,7 @@ impl AutotaskClient {
                 retries.wait(outcome.error, Retry::Now).await?;
                 continue;
             }
-            let retry = if outcome.error.is_retryable() {
-                Retry::After(outcome.retry_after)
-            } else {
-                Retry::No
-            };
+            let retry = Retry::when(outcome.error.is_retryable(), outcome.retry_after);
             retries.wait(outcome.error, retry).await?;
         }
     }
@@ -437,11 +433,7 @@ async fn discover(
         let answer = match http.send(&route, request).await {
             Ok(a) => a,
             Err(e) => {
-                let retry = if e.is_retryable() {
-                    Retry::After(None)
-                } else {
-                    Retry::No
-                };
+                let retry = Retry::when(e.is_retryable(), None);
                 retries.wait(AutotaskError::from(e), retry).await?;
                 continue;
             }
@@ -467,11 +459,7 @@ async fn discover(
             status: answer.status.as_u16(),
             message,
         };
-        let retry = if err.is_retryable() {
-            Retry::After(answer.retry_after)
-        } else {
-            Retry::No
-        };
+        let retry = Retry::when(err.is_retryable(), answer.retry_after);
         retries.wait(err, retry).await?;
     }
 }

@@ -74,11 +74,7 @@ fn message_of(body: &[u8]) -> String {
 
 /// Whether a failed read is worth another attempt, and when.
 fn retry_of(error: &PassportalError, answer: Option<&Answer>) -> Retry {
-    if error.is_retryable() {
-        Retry::After(answer.and_then(|a| a.retry_after))
-    } else {
-        Retry::No
-    }
+    Retry::when(error.is_retryable(), answer.and_then(|a| a.retry_after))
 }
 
 impl PassportalClient {
@@ -316,11 +312,7 @@ impl PassportalClient {
             let answer = match self.http.send(&label, request).await {
                 Ok(a) => a,
                 Err(e) if e.never_applied() => {
-                    let retry = if e.is_retryable() {
-                        Retry::After(None)
-                    } else {
-                        Retry::No
-                    };
+                    let retry = Retry::when(e.is_retryable(), None);
                     retries
                         .wait(PassportalError::from(e), retry)
                         .await
