@@ -174,9 +174,34 @@ async fn the_extract_stages_every_client_and_document_through_broken_pages() {
     )
     .await;
     let run_dir = pp.dir.path().join("run");
+    let gets = || {
+        [LIST_CLIENTS.path, LIST_USERS.path, LIST_DOCUMENTS.path]
+            .iter()
+            .map(|p| pp.world.passportal.gets(p))
+            .sum::<u64>()
+    };
     extract_passportal(&pp.client, &run_dir)
         .await
         .expect("extract");
+    let faulted = gets();
+    // Every fault is spent: a second extract is a clean one.
+    extract_passportal(&pp.client, &pp.dir.path().join("again"))
+        .await
+        .expect("clean extract");
+    let clean = gets() - faulted;
+    let owners: std::collections::HashSet<(i64, &str)> = pp
+        .world
+        .passportal
+        .documents()
+        .iter()
+        .map(|d| (d.client_id, d.doc_type.as_str()))
+        .collect();
+    let empty_listings = pp.held_clients().len() * 3 - owners.len();
+    eprintln!(
+        "passportal extract listings: {clean} GETs clean ({empty_listings} empty listings read \
+         twice), {faulted} with 13 bad pages"
+    );
+    assert_eq!(faulted, clean + 13, "exactly the bad pages are read again");
     let staged: Vec<i64> = read_clients(&run_dir.join(CLIENTS))
         .unwrap()
         .iter()
