@@ -53,7 +53,7 @@ impl PassportalClient {
         Ok(wire.into_iter().map(User::from).collect())
     }
 
-    /// The exact request creating or updating a record (what `load --dry-run` prints).
+    /// The exact request creating a record: what the create sends and `load --dry-run` prints.
     pub fn create_request(&self, what: Create<'_>) -> Request {
         match what {
             Create::Client(c) => Request::create_client(c),
