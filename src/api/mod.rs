@@ -3,4 +3,5 @@
 //! settings.
 
 pub mod autotask;
+pub mod http;
 pub mod passportal;

@@ -53,14 +53,14 @@ impl App {
 
     pub async fn autotask(&self) -> anyhow::Result<AutotaskClient> {
         let creds = self.pipeline.autotask_credentials(&*self.credentials)?;
-        AutotaskClient::connect(&self.pipeline.autotask, creds)
+        AutotaskClient::connect(&(&self.pipeline.autotask).into(), creds)
             .await
             .context("connecting to Autotask")
     }
 
     pub async fn passportal(&self) -> anyhow::Result<PassportalClient> {
         let creds = self.pipeline.passportal_credentials(&*self.credentials)?;
-        PassportalClient::connect(&self.pipeline.passportal, creds)
+        PassportalClient::connect(&(&self.pipeline.passportal).into(), creds)
             .await
             .context("connecting to Passportal")
     }

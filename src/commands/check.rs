@@ -102,7 +102,7 @@ async fn autotask_checks(pipeline: &Pipeline, credentials: &dyn CredentialSource
         }
     };
     let user = creds.username.clone();
-    let client = match AutotaskClient::connect(&pipeline.autotask, creds).await {
+    let client = match AutotaskClient::connect(&(&pipeline.autotask).into(), creds).await {
         Ok(c) => {
             out.push(Check::ok(
                 "Autotask zone discovery",
@@ -206,7 +206,7 @@ async fn passportal_checks(pipeline: &Pipeline, credentials: &dyn CredentialSour
             return out;
         }
     };
-    let client = match PassportalClient::connect(&pipeline.passportal, creds).await {
+    let client = match PassportalClient::connect(&(&pipeline.passportal).into(), creds).await {
         Ok(c) => {
             out.push(Check::ok(
                 "Passportal token exchange",

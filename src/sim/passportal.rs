@@ -14,9 +14,11 @@
 mod auth;
 mod clients;
 mod documents;
+mod read_faults;
 mod users;
 mod wire;
 
+pub use read_faults::{PageFault, ReadFaultPlan, ReceivedWrite, Redirect};
 pub use wire::{content_hash, served_name};
 
 use super::generator::{DocType, PassportalInstance, PpClient, PpDocument, PpUser};
@@ -53,6 +55,7 @@ pub struct PassportalSimOptions {
     /// listings); the same defaults as the pipeline's `[passportal.templates]`.
     pub templates: PassportalTemplates,
     pub faults: WriteFaultPlan,
+    pub read_faults: ReadFaultPlan,
 }
 
 impl Default for PassportalSimOptions {
@@ -64,6 +67,7 @@ impl Default for PassportalSimOptions {
             token_max_uses: None,
             templates: PassportalTemplates::default(),
             faults: WriteFaultPlan::default(),
+            read_faults: ReadFaultPlan::default(),
         }
     }
 }
@@ -201,8 +205,6 @@ struct SimState {
     next_client_id: i64,
     next_user_id: i64,
     next_doc_id: i64,
-    /// Pages asked for past the end, to alternate `[]` and `null`.
-    past_end_pages: u64,
 }
 
 impl SimState {
@@ -252,8 +254,8 @@ impl SimState {
         self.instance.documents.get_mut(pos)
     }
 
-    /// One page of `total` items: the index range, or the past-the-end answer (`[]` and `null`
-    /// alternately).
+    /// One page of `total` items: the index range, or the past-the-end answer (`[]`; a `null`
+    /// is a fault, see `read_faults`).
     fn page(
         &mut self,
         total: usize,
@@ -262,12 +264,7 @@ impl SimState {
     ) -> Result<std::ops::Range<usize>, serde_json::Value> {
         let start = (page - 1).saturating_mul(per_page);
         if start >= total {
-            self.past_end_pages += 1;
-            return Err(if self.past_end_pages.is_multiple_of(2) {
-                serde_json::Value::Null
-            } else {
-                serde_json::json!([])
-            });
+            return Err(serde_json::json!([]));
         }
         Ok(start..start.saturating_add(per_page).min(total))
     }
@@ -284,6 +281,8 @@ pub struct PassportalSim {
     updates: AtomicU64,
     token_exchanges: AtomicU64,
     unexpected: UnexpectedRequests,
+    /// Read faults and the traffic log (`read_faults`).
+    reads: read_faults::ReadFaults,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -308,12 +307,12 @@ impl PassportalSim {
             next_client_id: 1,
             next_user_id: 1,
             next_doc_id: 1,
-            past_end_pages: 0,
         };
         state.normalise();
         let writes = ChaCha8Rng::seed_from_u64(options.faults.seed);
         let mut reads = ChaCha8Rng::seed_from_u64(options.faults.seed);
         reads.set_stream(1);
+        let traffic = read_faults::ReadFaults::new(options.read_faults.clone());
         Arc::new(PassportalSim {
             credentials,
             options,
@@ -324,6 +323,7 @@ impl PassportalSim {
             updates: AtomicU64::new(0),
             token_exchanges: AtomicU64::new(0),
             unexpected: UnexpectedRequests::default(),
+            reads: traffic,
         })
     }
 
@@ -457,6 +457,10 @@ fn router(sim: Arc<PassportalSim>) -> Router {
         .merge(guarded)
         .fallback(unexpected_route)
         .method_not_allowed_fallback(unexpected_route)
+        .layer(middleware::from_fn_with_state(
+            sim.clone(),
+            read_faults::layer,
+        ))
         .with_state(sim)
 }
 

@@ -126,9 +126,10 @@ pub fn run(rt: &tokio::runtime::Runtime) {
     let t0 = Instant::now();
     let summary = rt
         .block_on(async {
-            let client = AutotaskClient::connect(&pipeline.autotask, sim_autotask_credentials())
-                .await
-                .expect("client");
+            let client =
+                AutotaskClient::connect(&(&pipeline.autotask).into(), sim_autotask_credentials())
+                    .await
+                    .expect("client");
             extract(
                 &client,
                 &run.dir,

@@ -6,6 +6,7 @@ mod credentials;
 mod end_to_end;
 mod extract_autotask;
 mod harness;
+mod listing_faults;
 mod load_crash;
 mod load_faults;
 mod load_update;

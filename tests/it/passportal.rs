@@ -57,7 +57,7 @@ async fn start(
     config.requests_per_sec = 10_000;
     config.concurrency = 4;
     tweak(&mut config);
-    let client = PassportalClient::connect(&config, sim_passportal_credentials())
+    let client = PassportalClient::connect(&(&config).into(), sim_passportal_credentials())
         .await
         .expect("connect");
     Pp { world, client, dir }

@@ -1,15 +1,17 @@
-//! The HTTP side of the Autotask client: zone discovery, auth headers, retries with backoff that
-//! honour `Retry-After`, a zone re-resolve on 401, at most 3 requests in flight per entity
-//! endpoint (Autotask's thread threshold), and request accounting per entity endpoint (every
-//! attempt costs the tenant one request of its hourly threshold).
+//! The HTTP side of the Autotask client: zone discovery, auth headers, a zone re-resolve on 401,
+//! at most 3 requests in flight per entity endpoint (Autotask's thread threshold), and request
+//! accounting per entity endpoint (every attempt costs the tenant one request of its hourly
+//! threshold). Sending, timeouts, the redirect policy, size bounds and the retry schedule
+//! (honouring `Retry-After`) are the shared `api::http` layer's.
 
 use super::error::AutotaskError;
 use super::models::{
     CountResponse, FieldInfo, FieldsResponse, QueryResponse, ThresholdInfo, ZoneInfo,
 };
 use super::query::{Filter, Query};
+use super::settings::Settings;
+use crate::api::http::{Http, Retry};
 use crate::model::credentials::AutotaskCredentials;
-use crate::model::pipeline::AutotaskConfig;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -31,8 +33,8 @@ pub struct Page<T> {
 }
 
 pub struct AutotaskClient {
-    http: reqwest::Client,
-    config: AutotaskConfig,
+    http: Http,
+    config: Settings,
     credentials: AutotaskCredentials,
     /// The zone's REST base, e.g. `https://webservices15.autotask.net/ATServicesRest/V1.0/`.
     base: RwLock<String>,
@@ -108,16 +110,10 @@ async fn decode_off_thread<T: DeserializeOwned + Send + 'static>(
 impl AutotaskClient {
     /// Discover the tenant's zone and return a client bound to it.
     pub async fn connect(
-        config: &AutotaskConfig,
+        config: &Settings,
         credentials: AutotaskCredentials,
     ) -> Result<AutotaskClient, AutotaskError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_secs))
-            .build()
-            .map_err(|source| AutotaskError::Transport {
-                route: "client setup".into(),
-                source,
-            })?;
+        let http = Http::new(config.http.clone())?;
         let base = discover(&http, config, &credentials).await?;
         tracing::debug!("Autotask zone base: {base}");
         Ok(AutotaskClient {
@@ -193,22 +189,11 @@ impl AutotaskClient {
             req = req.json(body);
         }
         self.count_request(endpoint);
-        let transport = |source| Attempt {
-            error: AutotaskError::Transport {
-                route: route.clone(),
-                source,
-            },
+        let answer = self.http.send(&route, req).await.map_err(|e| Attempt {
+            error: e.into(),
             retry_after: None,
-        };
-        let resp = req.send().await.map_err(transport)?;
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let bytes = resp.bytes().await.map_err(transport)?.to_vec();
+        })?;
+        let (status, retry_after, bytes) = (answer.status, answer.retry_after, answer.body);
         if status.is_success() {
             return Ok(bytes);
         }
@@ -253,10 +238,9 @@ impl AutotaskClient {
         body: Option<&Value>,
     ) -> Result<T, AutotaskError> {
         let mut rediscovered = false;
-        let mut attempt = 0u32;
+        let mut retries = self.http.retries(&format!("Autotask {method} {path}"));
         let slot = self.slot(endpoint);
         loop {
-            attempt += 1;
             // Hold one of the endpoint's slots for the attempt only, never across the backoff.
             let permit = slot.acquire().await.expect("semaphore never closed");
             let answer = self.attempt(endpoint, method.clone(), path, body).await;
@@ -278,21 +262,11 @@ impl AutotaskClient {
                 rediscovered = true;
                 let base = discover(&self.http, &self.config, &self.credentials).await?;
                 *self.base.write().expect("lock") = base;
+                retries.wait(outcome.error, Retry::Now).await?;
                 continue;
             }
-            if !outcome.error.is_retryable() || attempt >= self.config.max_attempts {
-                return Err(outcome.error);
-            }
-            let wait = outcome
-                .retry_after
-                .map(|r| r.min(Duration::from_secs(300)))
-                .unwrap_or_else(|| backoff(attempt));
-            tracing::warn!(
-                "Autotask {method} {path}: attempt {attempt} failed ({}); retrying in {:?}",
-                outcome.error,
-                wait
-            );
-            tokio::time::sleep(wait).await;
+            let retry = Retry::when(outcome.error.is_retryable(), outcome.retry_after);
+            retries.wait(outcome.error, retry).await?;
         }
     }
 
@@ -322,7 +296,7 @@ impl AutotaskClient {
         path: &str,
         body: &Value,
     ) -> Result<QueryResponse<T>, AutotaskError> {
-        let mut left = self.config.max_attempts.max(1);
+        let mut left = self.config.http.max_attempts.max(1);
         loop {
             let resp: QueryResponse<T> = self.call(entity, Method::POST, path, Some(body)).await?;
             let Some(counted) = resp
@@ -429,7 +403,7 @@ impl AutotaskClient {
 
     /// Attempts per request before giving up.
     pub fn max_attempts(&self) -> u32 {
-        self.config.max_attempts
+        self.config.http.max_attempts
     }
 
     /// The page size queries use.
@@ -438,20 +412,11 @@ impl AutotaskClient {
     }
 }
 
-/// The wait before retry `attempt + 1` when the server named none: exponential from 250 ms,
-/// capped at 8 s, with jitter so parallel pagers do not retry in step.
-fn backoff(attempt: u32) -> Duration {
-    use rand::Rng;
-    let base = 250u64 << (attempt.saturating_sub(1)).min(5);
-    let jitter = rand::thread_rng().gen_range(0..=base / 2);
-    Duration::from_millis(base + jitter)
-}
-
 /// Zone discovery: `GET {discovery}v1.0/zoneInformation?user=`. Misleading answers are turned
 /// into plain errors naming the credential.
 async fn discover(
-    http: &reqwest::Client,
-    config: &AutotaskConfig,
+    http: &Http,
+    config: &Settings,
     credentials: &AutotaskCredentials,
 ) -> Result<String, AutotaskError> {
     let mut url = config.discovery_url.clone();
@@ -460,28 +425,21 @@ async fn discover(
     }
     url.push_str("v1.0/zoneInformation");
     let route = "GET zoneInformation".to_string();
-    let mut last = None;
-    for attempt in 1..=config.max_attempts {
-        let sent = http
-            .get(&url)
-            .query(&[("user", &credentials.username)])
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(source) => {
-                last = Some(AutotaskError::Transport {
-                    route: route.clone(),
-                    source,
-                });
-                tokio::time::sleep(Duration::from_millis(250 << attempt.min(5))).await;
+    let mut retries = http.retries(&format!("Autotask {route}"));
+    loop {
+        let request = http
+            .request(Method::GET, &url)
+            .query(&[("user", &credentials.username)]);
+        let answer = match http.send(&route, request).await {
+            Ok(a) => a,
+            Err(e) => {
+                let retry = Retry::when(e.is_retryable(), None);
+                retries.wait(AutotaskError::from(e), retry).await?;
                 continue;
             }
         };
-        let status = resp.status();
-        let bytes = resp.bytes().await.unwrap_or_default();
-        if status.is_success() {
-            let zone: ZoneInfo = decode(&route, &bytes)?;
+        if answer.status.is_success() {
+            let zone: ZoneInfo = decode(&route, &answer.body)?;
             let mut base = zone.url;
             if !base.ends_with('/') {
                 base.push('/');
@@ -489,7 +447,7 @@ async fn discover(
             base.push_str("V1.0/");
             return Ok(base);
         }
-        let message = error_message(&bytes);
+        let message = error_message(&answer.body);
         if message.contains("Zone information could not be determined") {
             return Err(AutotaskError::UnknownUser {
                 username: credentials.username.clone(),
@@ -498,14 +456,10 @@ async fn discover(
         }
         let err = AutotaskError::Http {
             route: route.clone(),
-            status: status.as_u16(),
+            status: answer.status.as_u16(),
             message,
         };
-        if !err.is_retryable() {
-            return Err(err);
-        }
-        last = Some(err);
-        tokio::time::sleep(Duration::from_millis(250 << attempt.min(5))).await;
+        let retry = Retry::when(err.is_retryable(), answer.retry_after);
+        retries.wait(err, retry).await?;
     }
-    Err(last.expect("at least one attempt"))
 }

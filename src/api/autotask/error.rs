@@ -23,12 +23,8 @@ pub enum AutotaskError {
         status: u16,
         message: String,
     },
-    #[error("Autotask {route}: could not reach the server")]
-    Transport {
-        route: String,
-        #[source]
-        source: reqwest::Error,
-    },
+    #[error("Autotask {0}")]
+    Send(#[from] crate::api::http::HttpError),
     #[error("Autotask {route}: unexpected answer at `{path}`: {message}")]
     Decode {
         route: String,
@@ -61,7 +57,8 @@ impl AutotaskError {
             AutotaskError::Http {
                 status, message, ..
             } => *status == 429 || *status >= 500 || is_thread_threshold(message),
-            AutotaskError::Transport { .. } | AutotaskError::Decode { .. } => true,
+            AutotaskError::Send(e) => e.is_retryable(),
+            AutotaskError::Decode { .. } => true,
             _ => false,
         }
     }

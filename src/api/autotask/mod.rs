@@ -7,7 +7,9 @@ mod error;
 pub mod models;
 mod query;
 mod records;
+mod settings;
 
 pub use client::{AutotaskClient, Page, MAX_IN_FLIGHT_PER_ENDPOINT};
 pub use error::{is_thread_threshold, AutotaskError};
 pub use query::{Filter, Query};
+pub use settings::Settings;

@@ -1,25 +1,20 @@
 //! The HTTP side of the Passportal client: the HMAC token exchange (renewed before expiry and
-//! once on a 401), pacing with a rate limiter and a cap on requests in flight, backoff on
-//! 429/5xx honouring `Retry-After` for reads, and writes that are never blindly retried once they
-//! may have been applied. What is read and written lives in `records`.
+//! once on a 401), reads retried through the shared `api::http` layer (pacing, cap on requests
+//! in flight, backoff honouring `Retry-After`, redirect policy, size bound), and writes that are
+//! never blindly retried once they may have been applied. Listings are in `listing`, what is
+//! read and written in `records`, request bodies in `body`.
 
 use super::error::{PassportalError, WriteError};
-use super::models::{
-    decode_name, Client, ClientWire, CreateResponse, ListResponse, NewClient, TokenResponse,
-};
+use super::models::TokenResponse;
 use super::routes::{self, Route};
+use super::settings::Settings;
+use crate::api::http::{Answer, Http, Retries, Retry};
 use crate::model::credentials::PassportalCredentials;
-use crate::model::pipeline::PassportalConfig;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-use tokio::sync::Semaphore;
 
 struct Token {
     access: String,
@@ -39,17 +34,13 @@ impl Token {
 }
 
 pub struct PassportalClient {
-    http: reqwest::Client,
-    config: PassportalConfig,
+    http: Http,
+    settings: Settings,
     credentials: PassportalCredentials,
     token: tokio::sync::Mutex<Option<Token>>,
-    limiter: DefaultDirectRateLimiter,
-    /// One permit per request in flight (`config.concurrency`).
-    in_flight: Semaphore,
-    requests: AtomicU64,
 }
 
-fn decode<T: DeserializeOwned>(route: &str, body: &[u8]) -> Result<T, PassportalError> {
+pub(super) fn decode<T: DeserializeOwned>(route: &str, body: &[u8]) -> Result<T, PassportalError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| PassportalError::Decode {
         route: route.to_string(),
@@ -81,62 +72,49 @@ fn message_of(body: &[u8]) -> String {
     }
 }
 
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s.min(300)))
-}
-
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(250u64 << attempt.min(5))
+/// Whether a failed read is worth another attempt, and when.
+fn retry_of(error: &PassportalError, answer: Option<&Answer>) -> Retry {
+    Retry::when(error.is_retryable(), answer.and_then(|a| a.retry_after))
 }
 
 impl PassportalClient {
     /// Build a client and exchange the access key for a token (so bad credentials fail here).
     pub async fn connect(
-        config: &PassportalConfig,
+        settings: &Settings,
         credentials: PassportalCredentials,
     ) -> Result<PassportalClient, PassportalError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_secs))
-            .build()
-            .map_err(|source| PassportalError::Transport {
-                route: "client setup".into(),
-                source,
-            })?;
-        let rps = NonZeroU32::new(config.requests_per_sec.max(1)).expect("non-zero");
         let client = PassportalClient {
-            http,
-            config: config.clone(),
+            http: Http::new(settings.http.clone())?,
+            settings: settings.clone(),
             credentials,
             token: tokio::sync::Mutex::new(None),
-            limiter: RateLimiter::direct(Quota::per_second(rps)),
-            in_flight: Semaphore::new(config.concurrency.max(1)),
-            requests: AtomicU64::new(0),
         };
         client.access_token(None).await?;
         Ok(client)
     }
 
-    /// Requests sent so far (token exchanges included).
+    /// Requests sent so far (token exchanges and every retry included).
     pub fn requests_sent(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.http.requests_sent()
     }
 
-    pub(super) fn config(&self) -> &PassportalConfig {
-        &self.config
+    pub(super) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// A retry schedule on the shared backoff (for waits that are not a request's own).
+    pub(super) fn retries(&self, label: &str) -> Retries {
+        self.http.retries(label)
     }
 
     /// Requests in flight at most (`passportal.concurrency`): callers fanning out reads over
     /// clients use it to size their streams.
     pub fn concurrency(&self) -> usize {
-        self.config.concurrency.max(1)
+        self.settings.http.concurrency.unwrap_or(1).max(1)
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{}", self.config.base_url.trim_end_matches('/'), path)
+        format!("{}{}", self.settings.base_url.trim_end_matches('/'), path)
     }
 
     /// A valid access token, exchanging the key for a new one when it is missing or within
@@ -146,7 +124,8 @@ impl PassportalClient {
         let mut guard = self.token.lock().await;
         let now = chrono::Utc::now().timestamp();
         if let Some(t) = guard.as_ref() {
-            if t.is_fresh(self.config.renew_before_secs, now) && rejected != Some(t.access.as_str())
+            if t.is_fresh(self.settings.renew_before_secs, now)
+                && rejected != Some(t.access.as_str())
             {
                 return Ok(t.access.clone());
             }
@@ -170,51 +149,38 @@ impl PassportalClient {
         mac.update(content.as_bytes());
         let hash = hex::encode(mac.finalize().into_bytes());
         let body = serde_json::json!({ "scope": "docs_api", "content": content });
-        let mut attempt = 0;
+        let mut retries = self.http.retries(&format!("Passportal {route}"));
         loop {
-            attempt += 1;
-            let permit = self.in_flight.acquire().await.expect("never closed");
-            self.limiter.until_ready().await;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
+            let request = self
                 .http
-                .post(self.url(routes::TOKEN.path))
+                .request(Method::POST, &self.url(routes::TOKEN.path))
                 .header("x-key", self.credentials.key_id.expose())
                 .header("x-hash", &hash)
-                .json(&body)
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(source) if attempt < self.config.max_attempts => {
-                    drop(permit);
-                    tracing::warn!("Passportal {route}: {source}; retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
+                .json(&body);
+            let answer = match self.http.send(&route, request).await {
+                Ok(a) => a,
+                Err(e) => {
+                    let e = PassportalError::from(e);
+                    let retry = retry_of(&e, None);
+                    retries.wait(e, retry).await?;
                     continue;
                 }
-                Err(source) => return Err(PassportalError::Transport { route, source }),
             };
-            let status = resp.status();
-            let wait = retry_after(&resp);
-            let bytes = resp.bytes().await.unwrap_or_default();
-            drop(permit);
+            let status = answer.status;
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                return Err(self.auth_error(message_of(&bytes)));
-            }
-            if (status.as_u16() == 429 || status.is_server_error())
-                && attempt < self.config.max_attempts
-            {
-                tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt))).await;
-                continue;
+                return Err(self.auth_error(message_of(&answer.body)));
             }
             if !status.is_success() {
-                return Err(PassportalError::Http {
-                    route,
+                let e = PassportalError::Http {
+                    route: route.clone(),
                     status: status.as_u16(),
-                    message: message_of(&bytes),
-                });
+                    message: message_of(&answer.body),
+                };
+                let retry = retry_of(&e, Some(&answer));
+                retries.wait(e, retry).await?;
+                continue;
             }
-            let t: TokenResponse = decode(&route, &bytes)?;
+            let t: TokenResponse = decode(&route, &answer.body)?;
             return match (t.success, t.access_token) {
                 (true, Some(access)) if !access.is_empty() => {
                     let now = chrono::Utc::now().timestamp();
@@ -234,8 +200,8 @@ impl PassportalClient {
     }
 
     fn auth_error(&self, message: String) -> PassportalError {
-        let key_var = self.config.key_id_env.clone();
-        let secret_var = self.config.secret_env.clone();
+        let key_var = self.settings.key_id_env.clone();
+        let secret_var = self.settings.secret_env.clone();
         let lower = message.to_ascii_lowercase();
         if lower.contains("key") && !lower.contains("hash") {
             PassportalError::UnknownKey {
@@ -252,235 +218,137 @@ impl PassportalClient {
         }
     }
 
-    /// A read with retries: 429/5xx/transport/decode failures back off and retry (honouring
-    /// `Retry-After`); a 401 renews the token once.
+    /// A read with retries: 429/5xx/transport/timeout failures back off and retry (honouring
+    /// `Retry-After`), and so does an answer `parse` refuses with a retryable error (a body that
+    /// is not JSON, a list page without results); a 401 renews the token once. `label` names
+    /// the read in errors (`GET /path`, with the page for listings).
+    pub(super) async fn read<V>(
+        &self,
+        label: &str,
+        path: &str,
+        query: &[(&str, String)],
+        parse: impl Fn(&[u8]) -> Result<V, PassportalError>,
+    ) -> Result<V, PassportalError> {
+        let mut retries = self.http.retries(&format!("Passportal {label}"));
+        let mut rejected: Option<String> = None;
+        loop {
+            let token = self.access_token(rejected.take().as_deref()).await?;
+            let request = self
+                .http
+                .request(Method::GET, &self.url(path))
+                .header("x-access-token", &token)
+                .query(query);
+            let (error, retry) = match self.http.send(label, request).await {
+                Err(e) => {
+                    let e = PassportalError::from(e);
+                    let retry = retry_of(&e, None);
+                    (e, retry)
+                }
+                Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => {
+                    rejected = Some(token);
+                    let e = PassportalError::Http {
+                        route: label.to_string(),
+                        status: 401,
+                        message: message_of(&answer.body),
+                    };
+                    (e, Retry::Now)
+                }
+                Ok(answer) if answer.status.is_success() => match parse(&answer.body) {
+                    Ok(v) => return Ok(v),
+                    Err(e) => {
+                        let retry = retry_of(&e, None);
+                        (e, retry)
+                    }
+                },
+                Ok(answer) => {
+                    let e = PassportalError::Http {
+                        route: label.to_string(),
+                        status: answer.status.as_u16(),
+                        message: message_of(&answer.body),
+                    };
+                    let retry = retry_of(&e, Some(&answer));
+                    (e, retry)
+                }
+            };
+            retries.wait(error, retry).await?;
+        }
+    }
+
+    /// A read decoded as `T`, retried as [`Self::read`] says.
     pub(super) async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, PassportalError> {
         let label = format!("GET {path}");
-        let mut renewed = false;
-        let mut attempt = 0;
-        let mut rejected: Option<String> = None;
-        loop {
-            attempt += 1;
-            let token = self.access_token(rejected.take().as_deref()).await?;
-            let (error, wait) = {
-                let _permit = self.in_flight.acquire().await.expect("never closed");
-                self.limiter.until_ready().await;
-                self.requests.fetch_add(1, Ordering::Relaxed);
-                let sent = self
-                    .http
-                    .request(Method::GET, self.url(path))
-                    .header("x-access-token", &token)
-                    .query(query)
-                    .send()
-                    .await;
-                match sent {
-                    Err(source) => (
-                        PassportalError::Transport {
-                            route: label.clone(),
-                            source,
-                        },
-                        None,
-                    ),
-                    Ok(resp) => {
-                        let status = resp.status();
-                        let wait = retry_after(&resp);
-                        match resp.bytes().await {
-                            Err(source) => (
-                                PassportalError::Transport {
-                                    route: label.clone(),
-                                    source,
-                                },
-                                None,
-                            ),
-                            Ok(bytes) if status.is_success() => match decode::<T>(&label, &bytes) {
-                                Ok(v) => return Ok(v),
-                                Err(e) => (e, None),
-                            },
-                            Ok(_) if status == StatusCode::UNAUTHORIZED && !renewed => {
-                                renewed = true;
-                                attempt -= 1;
-                                rejected = Some(token);
-                                continue;
-                            }
-                            Ok(bytes) => (
-                                PassportalError::Http {
-                                    route: label.clone(),
-                                    status: status.as_u16(),
-                                    message: message_of(&bytes),
-                                },
-                                wait,
-                            ),
-                        }
-                    }
-                }
-            };
-            if !error.is_retryable() || attempt >= self.config.max_attempts {
-                return Err(error);
-            }
-            let wait = wait.unwrap_or_else(|| backoff(attempt));
-            tracing::warn!(
-                "Passportal {label}: attempt {attempt} failed ({error}); retrying in {wait:?}"
-            );
-            tokio::time::sleep(wait).await;
-        }
+        self.read(&label, path, query, |body| decode::<T>(&label, body))
+            .await
     }
 
-    /// Every page of a paged list (page numbers from 1), until a page that is empty, `null`,
-    /// or says `success: false`.
-    pub(super) async fn list_all<T: DeserializeOwned>(
-        &self,
-        route: &Route,
-        extra: &[(&str, String)],
-    ) -> Result<Vec<T>, PassportalError> {
-        let mut all = Vec::new();
-        for page in 1.. {
-            let mut query = vec![
-                ("resultsPerPage", self.config.page_size.to_string()),
-                ("pageNum", page.to_string()),
-            ];
-            query.extend(extra.iter().cloned());
-            let resp: ListResponse<T> = self.get(route.path, &query).await?;
-            match resp.results {
-                Some(items) if resp.success && !items.is_empty() => all.extend(items),
-                _ => break,
-            }
-        }
-        Ok(all)
-    }
-
-    /// Only the first page of a list route, `per_page` results at most, as the raw answer: a
-    /// cheap read proving the token and the route work (`atpp check`).
-    pub async fn first_page(
-        &self,
-        route: &Route,
-        per_page: u32,
-        extra: &[(&str, String)],
-    ) -> Result<ListResponse<serde_json::Value>, PassportalError> {
-        let mut query = vec![
-            ("resultsPerPage", per_page.to_string()),
-            ("pageNum", "1".to_string()),
-        ];
-        query.extend(extra.iter().cloned());
-        self.get(route.path, &query).await
-    }
-
-    /// Every client, names decoded.
-    pub async fn clients(&self) -> Result<Vec<Client>, PassportalError> {
-        let wire: Vec<ClientWire> = self.list_all(&routes::LIST_CLIENTS, &[]).await?;
-        Ok(wire
-            .into_iter()
-            .map(|c| Client {
-                id: c.id,
-                name: decode_name(c.name.as_deref().unwrap_or_default()),
-            })
-            .collect())
-    }
-
-    /// A write: retried only while it certainly was not applied (429, a 401 before the token
-    /// was renewed, a connection that never opened). Anything after the request may have been
-    /// applied is `WriteError::Unknown`.
+    /// A write of exactly `body` (JSON bytes from `body::Request`): retried only while it
+    /// certainly was not applied (429, a 401 before the token was renewed, a connection that
+    /// never opened). Anything after the request may have been applied is `WriteError::Unknown`.
     pub(super) async fn write<T: DeserializeOwned>(
         &self,
         route: &Route,
         path: &str,
-        body: &serde_json::Value,
+        body: &[u8],
     ) -> Result<T, WriteError> {
         let label = format!("{} {}", route.method, path);
         let method = Method::from_bytes(route.method.as_bytes()).expect("valid method");
-        let mut renewed = false;
-        let mut attempt = 0;
+        let mut retries = self.http.retries(&format!("Passportal {label}"));
         let mut rejected: Option<String> = None;
         loop {
-            attempt += 1;
             let token = self
                 .access_token(rejected.take().as_deref())
                 .await
                 .map_err(WriteError::Rejected)?;
-            let permit = self.in_flight.acquire().await.expect("never closed");
-            self.limiter.until_ready().await;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
+            let request = self
                 .http
-                .request(method.clone(), self.url(path))
+                .request(method.clone(), &self.url(path))
                 .header("x-access-token", &token)
-                .json(body)
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(source) if source.is_connect() && attempt < self.config.max_attempts => {
-                    drop(permit);
-                    tokio::time::sleep(backoff(attempt)).await;
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+            let answer = match self.http.send(&label, request).await {
+                Ok(a) => a,
+                Err(e) if e.never_applied() => {
+                    let retry = Retry::when(e.is_retryable(), None);
+                    retries
+                        .wait(PassportalError::from(e), retry)
+                        .await
+                        .map_err(WriteError::Rejected)?;
                     continue;
                 }
-                Err(source) if source.is_connect() => {
-                    return Err(WriteError::Rejected(PassportalError::Transport {
-                        route: label,
-                        source,
-                    }))
-                }
-                Err(source) => {
-                    return Err(WriteError::Unknown(PassportalError::Transport {
-                        route: label,
-                        source,
-                    }))
-                }
+                Err(e) => return Err(WriteError::Unknown(e.into())),
             };
-            let status = resp.status();
-            let wait = retry_after(&resp);
-            let bytes = match resp.bytes().await {
-                Ok(b) => b,
-                Err(source) => {
-                    return Err(WriteError::Unknown(PassportalError::Transport {
-                        route: label,
-                        source,
-                    }))
-                }
-            };
-            drop(permit);
+            let status = answer.status;
             let http_error = || PassportalError::Http {
                 route: label.clone(),
                 status: status.as_u16(),
-                message: message_of(&bytes),
+                message: message_of(&answer.body),
             };
             if status.is_success() {
-                return decode(&label, &bytes).map_err(WriteError::Unknown);
+                return decode(&label, &answer.body).map_err(WriteError::Unknown);
             }
-            if status == StatusCode::UNAUTHORIZED && !renewed {
-                renewed = true;
-                attempt -= 1;
+            if status == StatusCode::UNAUTHORIZED {
                 rejected = Some(token);
+                retries
+                    .wait(http_error(), Retry::Now)
+                    .await
+                    .map_err(WriteError::Rejected)?;
                 continue;
             }
-            if status.as_u16() == 429 && attempt < self.config.max_attempts {
-                tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt))).await;
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                retries
+                    .wait(http_error(), Retry::After(answer.retry_after))
+                    .await
+                    .map_err(WriteError::Rejected)?;
                 continue;
             }
             if status.is_server_error() {
                 return Err(WriteError::Unknown(http_error()));
             }
             return Err(WriteError::Rejected(http_error()));
-        }
-    }
-
-    /// Create a client (assumed route); returns its new id.
-    pub async fn create_client(&self, client: &NewClient) -> Result<i64, WriteError> {
-        let body = serde_json::to_value(client).expect("serialises");
-        let route = routes::CREATE_CLIENT;
-        let resp: CreateResponse = self.write(&route, route.path, &body).await?;
-        match (resp.success, resp.id) {
-            (true, Some(id)) => Ok(id),
-            _ => Err(WriteError::Unknown(PassportalError::Http {
-                route: format!("{} {}", route.method, route.path),
-                status: 200,
-                message: resp
-                    .message
-                    .unwrap_or_else(|| "answered without success or id".into()),
-            })),
         }
     }
 }

@@ -31,11 +31,25 @@ pub enum PassportalError {
         status: u16,
         message: String,
     },
-    #[error("Passportal {route}: could not reach the server")]
-    Transport {
+    #[error("Passportal {0}")]
+    Send(#[from] crate::api::http::HttpError),
+    /// A list page that cannot be taken as it is (`success` false, `results` missing or null):
+    /// read again, never taken as the end of the listing.
+    #[error(
+        "Passportal {route}: page {page} {message}; the listing is incomplete, so nothing is \
+         concluded from it"
+    )]
+    IncompletePage {
         route: String,
-        #[source]
-        source: reqwest::Error,
+        page: u32,
+        message: String,
+    },
+    /// A listing that cannot end well (the server ignores `pageNum`, or pages never end).
+    #[error("Passportal {route}: page {page} {message}; the listing was stopped")]
+    Paging {
+        route: String,
+        page: u32,
+        message: String,
     },
     #[error("Passportal {route}: unexpected answer at `{path}`: {message}")]
     Decode {
@@ -62,9 +76,11 @@ impl PassportalError {
     pub fn route(&self) -> Option<&str> {
         match self {
             PassportalError::Http { route, .. }
-            | PassportalError::Transport { route, .. }
             | PassportalError::Decode { route, .. }
+            | PassportalError::IncompletePage { route, .. }
+            | PassportalError::Paging { route, .. }
             | PassportalError::ForClient { route, .. } => Some(route),
+            PassportalError::Send(e) => Some(e.route()),
             _ => None,
         }
     }
@@ -72,7 +88,8 @@ impl PassportalError {
     pub fn is_retryable(&self) -> bool {
         match self {
             PassportalError::Http { status, .. } => *status == 429 || *status >= 500,
-            PassportalError::Transport { .. } | PassportalError::Decode { .. } => true,
+            PassportalError::Send(e) => e.is_retryable(),
+            PassportalError::Decode { .. } | PassportalError::IncompletePage { .. } => true,
             _ => false,
         }
     }

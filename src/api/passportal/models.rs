@@ -1,6 +1,7 @@
 //! Passportal wire models, decoded leniently: `success` is a boolean or the string "true", a
-//! page past the end is `[]` or `null`, names (and document titles and field texts) arrive URL-
-//! and/or HTML-encoded, and a document's fields sit in numbered detail slots, some null.
+//! list page's `results` may be `null` (an error to retry, see `listing`), names (and document
+//! titles and field texts) arrive URL- and/or HTML-encoded, and a document's fields sit in
+//! numbered detail slots, some null. Request bodies are built in `body`.
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -233,21 +234,6 @@ impl NewDocument {
             .iter()
             .find(|(l, _)| l.eq_ignore_ascii_case(crate::api::passportal::fields::AUTOTASK_ID))
             .map(|(_, v)| v.trim())
-    }
-
-    /// The request body: `{"templateUid", "clientId", "title", "fields": [{"name", "value"}]}`.
-    pub fn body(&self, template_uid: &str) -> Value {
-        let fields: Vec<Value> = self
-            .fields
-            .iter()
-            .map(|(name, value)| serde_json::json!({ "name": name, "value": value }))
-            .collect();
-        serde_json::json!({
-            "templateUid": template_uid,
-            "clientId": self.client_id,
-            "title": self.title,
-            "fields": fields,
-        })
     }
 }
 

@@ -3,20 +3,17 @@
 //! created without Passportal telling us their id, so a create reads the client's documents of
 //! that type back by title to learn it.
 
+use super::body::Request;
 use super::client::PassportalClient;
 use super::error::{PassportalError, WriteError};
 use super::models::{
     detail_fields, Client, CreateResponse, DocType, Document, DocumentDetailResponse,
-    DocumentSummary, NewDocument, NewUser, OkResponse, User, UserWire,
+    DocumentSummary, NewClient, NewDocument, NewUser, OkResponse, User, UserWire,
 };
 use super::routes::{self, Route};
+use crate::api::http::Retry;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::HashSet;
-use std::time::Duration;
-
-/// Read-backs after a create that found nothing yet: an instance may index a new document a
-/// moment after answering.
-const READ_BACK_ATTEMPTS: u32 = 3;
 
 fn label(route: &Route, path: &str) -> String {
     format!("{} {path}", route.method)
@@ -31,10 +28,18 @@ fn refused(route: &Route, path: &str, message: Option<String>) -> PassportalErro
     }
 }
 
+/// A record to create, for [`PassportalClient::create_request`].
+#[derive(Debug, Clone, Copy)]
+pub enum Create<'a> {
+    Client(&'a NewClient),
+    User(&'a NewUser),
+    Document(&'a NewDocument),
+}
+
 impl PassportalClient {
     /// The template uid documents of `doc_type` are created with (`[passportal.templates]`).
     pub fn template_uid(&self, doc_type: DocType) -> &str {
-        let t = &self.config().templates;
+        let t = &self.settings().templates;
         match doc_type {
             DocType::Contact => &t.contact,
             DocType::Location => &t.location,
@@ -48,11 +53,36 @@ impl PassportalClient {
         Ok(wire.into_iter().map(User::from).collect())
     }
 
+    /// The exact request creating a record: what the create sends and `load --dry-run` prints.
+    pub fn create_request(&self, what: Create<'_>) -> Request {
+        match what {
+            Create::Client(c) => Request::create_client(c),
+            Create::User(u) => Request::create_user(u),
+            Create::Document(d) => Request::create_document(d, self.template_uid(d.doc_type)),
+        }
+    }
+
+    /// Send a request from [`Request`]: exactly its bytes.
+    async fn send<T: serde::de::DeserializeOwned>(&self, req: &Request) -> Result<T, WriteError> {
+        self.write(&req.route, &req.path, &req.body).await
+    }
+
+    /// Create a client (assumed route); returns its new id.
+    pub async fn create_client(&self, client: &NewClient) -> Result<i64, WriteError> {
+        self.created_id(&self.create_request(Create::Client(client)))
+            .await
+    }
+
     /// Create a user (assumed route); returns its new id.
     pub async fn create_user(&self, user: &NewUser) -> Result<i64, WriteError> {
-        let body = serde_json::to_value(user).expect("serialises");
-        let route = routes::CREATE_USER;
-        let resp: CreateResponse = self.write(&route, route.path, &body).await?;
+        self.created_id(&self.create_request(Create::User(user)))
+            .await
+    }
+
+    /// Send a create answered with the new id: `{"success": true, "id": N}`.
+    async fn created_id(&self, req: &Request) -> Result<i64, WriteError> {
+        let route = req.route;
+        let resp: CreateResponse = self.send(req).await?;
         match (resp.success, resp.id) {
             (true, Some(id)) => Ok(id),
             (false, _) => Err(WriteError::Rejected(refused(
@@ -84,7 +114,7 @@ impl PassportalClient {
     ) -> Result<Vec<Document>, PassportalError> {
         let per_client: Vec<Vec<Document>> = stream::iter(clients)
             .map(|c| self.client_documents(c, doc_type))
-            .buffered(self.config().concurrency.max(1))
+            .buffered(self.concurrency())
             .try_collect()
             .await?;
         Ok(per_client.into_iter().flatten().collect())
@@ -149,8 +179,9 @@ impl PassportalClient {
             .into_iter()
             .map(|s| s.id)
             .collect();
-        let body = doc.body(self.template_uid(doc.doc_type));
-        let resp: OkResponse = self.write(&route, route.path, &body).await?;
+        let resp: OkResponse = self
+            .send(&self.create_request(Create::Document(doc)))
+            .await?;
         if !resp.success {
             return Err(WriteError::Rejected(refused(
                 &route,
@@ -158,7 +189,10 @@ impl PassportalClient {
                 resp.message,
             )));
         }
-        for attempt in 1..=READ_BACK_ATTEMPTS {
+        // An instance may index a new document a moment after answering: read back on the
+        // shared backoff schedule until the attempts are spent.
+        let mut waits = self.retries(&format!("Passportal read-back of {:?}", doc.title));
+        loop {
             let fresh: Vec<DocumentSummary> = self
                 .titled(doc.client_id, doc.doc_type, &doc.title)
                 .await
@@ -167,10 +201,12 @@ impl PassportalClient {
                 .filter(|s| !before.contains(&s.id))
                 .collect();
             match fresh.as_slice() {
-                [] if attempt < READ_BACK_ATTEMPTS => {
-                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                [] => {
+                    let pending = "no new document listed yet";
+                    if waits.wait(pending, Retry::After(None)).await.is_err() {
+                        break;
+                    }
                 }
-                [] => break,
                 [only] => return Ok(only.id),
                 _ => return self.pick_created(doc, fresh).await,
             }
@@ -211,9 +247,9 @@ impl PassportalClient {
     /// Update a document (assumed `PUT`): the title, and the fields sent (others are kept).
     pub async fn update_document(&self, id: i64, doc: &NewDocument) -> Result<(), WriteError> {
         let route = routes::UPDATE_DOCUMENT;
-        let path = route.path_for(id);
-        let body = doc.body(self.template_uid(doc.doc_type));
-        let resp: OkResponse = self.write(&route, &path, &body).await?;
+        let req = Request::update_document(id, doc, self.template_uid(doc.doc_type));
+        let path = req.path.clone();
+        let resp: OkResponse = self.send(&req).await?;
         if resp.success {
             Ok(())
         } else {
@@ -289,7 +325,7 @@ impl PassportalClient {
                     fields,
                 })
             })
-            .buffered(self.config().concurrency.max(1))
+            .buffered(self.concurrency())
             .try_collect()
             .await
     }

@@ -11,7 +11,8 @@
 //!   `content` under the secret, lowercase hex), body `{"scope": "docs_api", "content": ".."}` →
 //!   `{"success", "access_token", "refresh_token", "expiry_time": <unix seconds>}`.
 //! - `GET /api/v2/documents/clients?resultsPerPage=&pageNum=` (confirmed) →
-//!   `{"success": true, "results": [{"id", "name"}]}`; a page past the end is `[]` or `null`.
+//!   `{"success": true, "results": [{"id", "name"}]}`; a page past the end is `[]`
+//!   (`null`, a missing `results` or `success: false` is an error to retry, never the end).
 //! - `POST /api/v2/clients` (**assumed**) `{"name"}` → `{"success": true, "id": N}`.
 //! - `GET /api/v2/users?resultsPerPage=&pageNum=` (**assumed**) →
 //!   `{"success": true, "results": [{"id", "firstName", "lastName", "email"}]}`, paged like

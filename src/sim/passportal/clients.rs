@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// One page of clients in id order, names encoded as real instances serve them. A page past
-/// the end answers `"results": []` and `"results": null` alternately.
+/// the end answers `"results": []`.
 pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQuery) -> Response {
     let (per_page, page) = match sim.paging(query.as_deref()) {
         Ok(p) => p,

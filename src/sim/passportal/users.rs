@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// One page of users in id order, `{"id", "firstName", "lastName", "email"}`, names encoded
-/// as clients' are. Past the end: `[]` and `null` alternately, as for clients.
+/// as clients' are. Past the end: `[]`, as for clients.
 pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQuery) -> Response {
     let (per_page, page) = match sim.paging(query.as_deref()) {
         Ok(p) => p,

@@ -249,7 +249,7 @@ fn dry_run(
         if let Some(p) = sources.payload(entity, *id, client) {
             summary
                 .dry_run_requests
-                .push(format!("{}{note}", p.describe()));
+                .push(format!("{}{note}", p.describe(ctx.client)));
         }
     }
     Ok(())

@@ -4,8 +4,7 @@
 //! `Autotask ID` field, so a later run finds them again even without the ledger.
 
 use crate::api::passportal::fields;
-use crate::api::passportal::routes;
-use crate::api::passportal::{NewClient, NewDocument, NewUser};
+use crate::api::passportal::{Create, NewClient, NewDocument, NewUser, PassportalClient};
 use crate::model::entity::Entity;
 use crate::model::schema::{Schema, Target};
 use crate::stages::extract::autotask as at;
@@ -33,29 +32,15 @@ impl Payload {
         }
     }
 
-    /// The request as `atpp load --dry-run` prints it.
-    pub fn describe(&self) -> String {
-        let (route, body) = match self {
-            Payload::Client(c) => (routes::CREATE_CLIENT, serde_json::json!({ "name": c.name })),
-            Payload::User(u) => (
-                routes::CREATE_USER,
-                serde_json::json!({
-                    "firstName": u.first_name, "lastName": u.last_name, "email": u.email
-                }),
-            ),
-            Payload::Document(d) => (
-                routes::CREATE_DOCUMENT,
-                serde_json::json!({
-                    "clientId": d.client_id,
-                    "type": d.doc_type.as_str(),
-                    "title": d.title,
-                    "fields": d.fields.iter()
-                        .map(|(n, v)| serde_json::json!({ "name": n, "value": v }))
-                        .collect::<Vec<_>>(),
-                }),
-            ),
+    /// The request as `atpp load --dry-run` prints it: the method, path and exact body bytes
+    /// the load sends (one builder, `api::passportal::body`).
+    pub fn describe(&self, client: &PassportalClient) -> String {
+        let what = match self {
+            Payload::Client(c) => Create::Client(c),
+            Payload::User(u) => Create::User(u),
+            Payload::Document(d) => Create::Document(d),
         };
-        format!("{} {} {}", route.method, route.path, body)
+        client.create_request(what).describe()
     }
 }
 

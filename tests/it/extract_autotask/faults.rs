@@ -86,9 +86,12 @@ async fn a_run_that_would_pass_the_threshold_share_does_not_start() {
 async fn a_401_from_a_cached_zone_looks_the_zone_up_again_once() {
     let t = TestWorld::start(&MspSpec::demo(2)).await;
     let sim = &t.world.autotask;
-    let client = AutotaskClient::connect(&t.app.pipeline.autotask, sim_autotask_credentials())
-        .await
-        .expect("connect");
+    let client = AutotaskClient::connect(
+        &(&t.app.pipeline.autotask).into(),
+        sim_autotask_credentials(),
+    )
+    .await
+    .expect("connect");
     assert_eq!(sim.zone_lookups(), 1);
     sim.move_zone();
     let count = client.count("Companies", &[]).await.expect("found again");

@@ -117,6 +117,15 @@ struct Shared {
     fetched_to: Vec<Option<i64>>,
     busy: Vec<bool>,
     fetched: u64,
+    /// Pages fetched by this session, against [`page_bound`].
+    pages: u64,
+}
+
+/// Pages one session may fetch for an entity of `total` records: twice what the count implies,
+/// plus one partly filled page per segment and a margin for records added meanwhile. A server
+/// that never ends a listing fails the entity instead of paging for ever.
+fn page_bound(total: u64, page_size: u64, workers: usize) -> u64 {
+    (total / page_size.max(1) + 1) * 2 + 2 * workers as u64 + 10
 }
 
 /// A segment needs at least this many pages left before half of it is taken by an idle pager.
@@ -219,6 +228,7 @@ impl Pager<'_> {
             fetched_to: cp.segments.iter().map(|s| s.after).collect(),
             busy: vec![false; cp.segments.len()],
             fetched: cp.rows(),
+            pages: 0,
             cp,
         });
         let (ready_tx, ready_rx) = watch::channel(!fresh);
@@ -275,15 +285,33 @@ impl Pager<'_> {
             let full = page.full;
             let mut items = page.items;
             items.sort_by_key(HasId::id);
-            items.retain(|r| after.is_none_or(|a| r.id() > a));
+            let broken = |message: String| AutotaskError::Decode {
+                route: format!("POST {}/query", self.endpoint),
+                path: "items".into(),
+                message,
+            };
+            if let Some(a) = after.filter(|a| items.first().is_some_and(|r| r.id() <= *a)) {
+                // The server ignored the id filter: paging on would repeat ids for ever.
+                let message = format!("the page repeats ids at or before the cursor {a}");
+                return Err(self.failed(broken(message), after));
+            }
             if full && items.is_empty() {
                 // A full page with nothing after the cursor would page the same ids for ever.
-                let broken = AutotaskError::Decode {
-                    route: format!("POST {}/query", self.endpoint),
-                    path: "items".into(),
-                    message: "a full page holds no id after the cursor".into(),
-                };
-                return Err(self.failed(broken, after));
+                let message = "a full page holds no id after the cursor".to_string();
+                return Err(self.failed(broken(message), after));
+            }
+            let bound = page_bound(self.total, page_size as u64, self.workers);
+            let pages = {
+                let mut s = shared.lock().expect("lock");
+                s.pages += 1;
+                s.pages
+            };
+            if full && pages >= bound {
+                let message = format!(
+                    "{pages} pages read where {} records were counted; the listing does not end",
+                    self.total
+                );
+                return Err(self.failed(broken(message), after));
             }
             let (done, planned) = {
                 let mut s = shared.lock().expect("lock");
@@ -389,6 +417,7 @@ mod tests {
             fetched_to: vec![None],
             busy: vec![true],
             fetched: 0,
+            pages: 0,
             cp,
         }
     }
@@ -435,6 +464,13 @@ mod tests {
     }
 
     #[test]
+    fn the_page_bound_leaves_room_but_ends() {
+        // 30,000 records in pages of 500: 60 pages, three pagers.
+        assert_eq!(page_bound(30_000, 500, 3), 61 * 2 + 6 + 10);
+        assert_eq!(page_bound(0, 500, 1), 14);
+    }
+
+    #[test]
     fn a_small_remainder_is_not_split() {
         let mut s = shared(5);
         s.cp.density = Some(1.0);
@@ -445,5 +481,88 @@ mod tests {
             None,
             "three pages left: not worth a split"
         );
+    }
+
+    /// A loopback Autotask whose `Companies/query` answers `page(after)` (the `gt` filter's
+    /// value, if any); returns the client and the query counter.
+    async fn fake_autotask(
+        page: fn(Option<i64>) -> Vec<i64>,
+    ) -> (AutotaskClient, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        use axum::routing::{get, post};
+        use serde_json::{json, Value};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let queries = Arc::new(AtomicU64::new(0));
+        let counter = queries.clone();
+        let zone = json!({ "zoneName": "test", "url": base.clone() });
+        let app = axum::Router::new()
+            .route(
+                "/v1.0/zoneInformation",
+                get(move || async move { axum::Json(zone) }),
+            )
+            .route(
+                "/V1.0/Companies/query",
+                post(move |axum::Json(body): axum::Json<Value>| async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let after = body["filter"]
+                        .as_array()
+                        .and_then(|f| f.iter().find(|c| c["op"] == "gt"))
+                        .and_then(|c| c["value"].as_i64());
+                    let items: Vec<Value> =
+                        page(after).iter().map(|id| json!({ "id": id })).collect();
+                    axum::Json(json!({ "items": items, "pageDetails": { "count": items.len() } }))
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let settings = crate::api::autotask::Settings {
+            discovery_url: base,
+            username_env: "U".into(),
+            integration_code_env: "I".into(),
+            secret_env: "S".into(),
+            page_size: 5,
+            http: crate::api::http::HttpSettings {
+                max_attempts: 2,
+                min_backoff: std::time::Duration::from_millis(1),
+                ..Default::default()
+            },
+        };
+        let credentials = crate::model::credentials::AutotaskCredentials {
+            username: "api@example.com".into(),
+            integration_code: crate::model::credentials::Secret::new("code"),
+            secret: crate::model::credentials::Secret::new("secret"),
+        };
+        let client = AutotaskClient::connect(&settings, credentials)
+            .await
+            .unwrap();
+        (client, queries)
+    }
+
+    async fn sweep(client: &AutotaskClient, total: u64) -> Result<(), ExtractError> {
+        let progress = super::super::progress::Progress::quiet();
+        let entity = progress.entity("Companies", total, 0);
+        let budget = Budget::unlimited();
+        super::super::sweep::sweep_ids(client, "Companies", total, 1, &budget, &entity)
+            .await
+            .map(|_| ())
+    }
+
+    #[tokio::test]
+    async fn a_server_ignoring_the_id_filter_fails_after_two_pages() {
+        let (client, queries) = fake_autotask(|_| (1..=5).collect()).await;
+        let err = sweep(&client, 1_000).await.unwrap_err();
+        assert!(format!("{err:?}").contains("repeats ids"), "{err:?}");
+        assert_eq!(queries.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_never_ends_stops_at_the_page_bound() {
+        let (client, queries) =
+            fake_autotask(|after| (1..=5).map(|k| after.unwrap_or(0) + k).collect()).await;
+        let err = sweep(&client, 10).await.unwrap_err();
+        assert!(format!("{err:?}").contains("does not end"), "{err:?}");
+        let bound = page_bound(10, 5, 1);
+        assert_eq!(queries.load(std::sync::atomic::Ordering::SeqCst), bound);
     }
 }
