@@ -26,7 +26,7 @@ pub enum QueryError {
     )]
     LedgerBusy {
         path: PathBuf,
-        holder: Option<LockInfo>,
+        holder: Option<Box<LockInfo>>,
         detail: String,
     },
     /// DuckDB's own message about the SQL.
@@ -163,7 +163,7 @@ impl QueryContext {
                 if is_lock_conflict(&e) {
                     return Err(QueryError::LedgerBusy {
                         path: ledger,
-                        holder: crate::store::lock::holder(staging.root()),
+                        holder: crate::store::lock::holder(staging.root()).map(Box::new),
                         detail: e.to_string(),
                     });
                 }

@@ -5,6 +5,7 @@ mod architecture;
 mod credentials;
 mod end_to_end;
 mod extract_autotask;
+mod hardening;
 mod harness;
 mod load_crash;
 mod load_faults;
