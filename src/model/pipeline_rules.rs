@@ -14,8 +14,8 @@ pub const MAX_OVERLAP_SECS: u64 = 7 * 24 * 3600;
 const AUTOTASK_PAGE_SIZES: std::ops::RangeInclusive<u32> = 1..=500;
 
 /// Results per Passportal page: large pages lose records on real instances (a public tool lost
-/// clients to one 1000-per-page call), so past 500 is refused.
-const PASSPORTAL_PAGE_SIZES: std::ops::RangeInclusive<u32> = 1..=500;
+/// clients to one 1000-per-page call; 100 is advised), so past 1000 is refused.
+const PASSPORTAL_PAGE_SIZES: std::ops::RangeInclusive<u32> = 1..=1000;
 
 /// A value the pipeline may not have: the key (dotted, as in the file) and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +138,7 @@ pub fn check(p: &Pipeline) -> Result<(), Refusal> {
     if !PASSPORTAL_PAGE_SIZES.contains(&pp.page_size) {
         return refuse(
             "passportal.page_size",
-            "must be between 1 and 500 (large pages lose records; 100 is advised)",
+            "must be between 1 and 1000 (large pages lose records; 100 is advised)",
         );
     }
     at_least_one("passportal.max_attempts", pp.max_attempts.into())?;

@@ -161,6 +161,26 @@ fn ctrl_c_and_sigterm_release_the_lock_and_a_killed_holder_is_recognised() {
     let (path, pipeline) = stalled_pipeline(dir.path(), &silent);
     let root = pipeline.staging_dir.clone();
     let lock_file = root.join(LOCK_FILE);
+    let run_atpp = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_atpp"));
+        cmd.args(args)
+            .args(["--pipeline", &path.display().to_string()])
+            .env_remove("ATPP_LOG");
+        for (name, value) in sim_credential_values(&pipeline) {
+            cmd.env(name, value);
+        }
+        cmd.output().unwrap()
+    };
+
+    // A command that fails after taking the lock leaves it empty.
+    let out = run_atpp(&["plan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no runs"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&lock_file).unwrap(), b"", "emptied on error");
 
     for signal in [libc::SIGINT, libc::SIGTERM] {
         let child = extract_holding_the_lock(&path, &pipeline);

@@ -105,9 +105,9 @@ fn bad_values_are_refused_naming_the_key_never_the_value() {
         ),
         (
             "page_size = 100",
-            "page_size = 1000",
+            "page_size = 1001",
             "passportal.page_size",
-            "between 1 and 500",
+            "between 1 and 1000",
         ),
         (
             "timeout_secs = 60\nmax_attempts = 6",
