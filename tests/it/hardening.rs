@@ -120,21 +120,25 @@ fn stalled_pipeline(dir: &Path, silent: &std::net::TcpListener) -> (std::path::P
     (path, pipeline)
 }
 
-/// Start `atpp extract` and wait until its lock file names it.
-fn extract_holding_the_lock(pipeline_path: &Path, pipeline: &Pipeline) -> std::process::Child {
+/// The binary running `command` with this pipeline and its (simulated) credentials.
+fn binary(command: &[&str], pipeline_path: &Path, pipeline: &Pipeline) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_atpp"));
-    cmd.args([
-        "extract",
-        "--pipeline",
-        &pipeline_path.display().to_string(),
-    ])
-    .env_remove("ATPP_LOG")
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::piped());
+    cmd.args(command)
+        .args(["--pipeline", &pipeline_path.display().to_string()])
+        .env_remove("ATPP_LOG");
     for (name, value) in sim_credential_values(pipeline) {
         cmd.env(name, value);
     }
-    let mut child = cmd.spawn().unwrap();
+    cmd
+}
+
+/// Start `atpp extract` and wait until its lock file names it.
+fn extract_holding_the_lock(pipeline_path: &Path, pipeline: &Pipeline) -> std::process::Child {
+    let mut child = binary(&["extract"], pipeline_path, pipeline)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let lock = pipeline.staging_dir.join(LOCK_FILE);
     loop {
         let info: Option<LockInfo> = std::fs::read(&lock)
@@ -161,16 +165,7 @@ fn ctrl_c_and_sigterm_release_the_lock_and_a_killed_holder_is_recognised() {
     let (path, pipeline) = stalled_pipeline(dir.path(), &silent);
     let root = pipeline.staging_dir.clone();
     let lock_file = root.join(LOCK_FILE);
-    let run_atpp = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_atpp"));
-        cmd.args(args)
-            .args(["--pipeline", &path.display().to_string()])
-            .env_remove("ATPP_LOG");
-        for (name, value) in sim_credential_values(&pipeline) {
-            cmd.env(name, value);
-        }
-        cmd.output().unwrap()
-    };
+    let run_atpp = |args: &[&str]| binary(args, &path, &pipeline).output().unwrap();
 
     // A command that fails after taking the lock leaves it empty.
     let out = run_atpp(&["plan"]);
