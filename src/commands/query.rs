@@ -5,12 +5,16 @@
 //! An in-memory DuckDB gets one view per Parquet file of the run, named `<folder>_<file stem>`
 //! (`autotask_companies`, `passportal_clients`, `match_companies_proposals`), and the ledger
 //! attached read-only with a view per table under its plain name (`links`, `writes`,
-//! `decisions`, `runs`, `watermarks`). Nothing is written: not the run, not the ledger.
+//! `decisions`, `runs`, `watermarks`). Nothing is written: not the run, not the ledger, not
+//! any other file. DuckDB's own parser says what the text is before anything runs, and only one
+//! query (or EXPLAIN) is run; then the database is locked to reading the run's files and the
+//! ledger, so even a statement that slipped through could not write (`COPY ... TO`, `EXPORT`,
+//! `ATTACH`, `INSTALL`) or read beyond them.
 
 use crate::store::lock::LockInfo;
 use crate::store::staging::{Run, Staging};
 use duckdb::types::{TimeUnit, ValueRef};
-use duckdb::Connection;
+use duckdb::{ffi, Connection};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,12 +26,21 @@ pub enum QueryError {
     )]
     LedgerBusy {
         path: PathBuf,
-        holder: Option<LockInfo>,
+        holder: Option<Box<LockInfo>>,
         detail: String,
     },
     /// DuckDB's own message about the SQL.
     #[error("{0}")]
     Sql(String),
+    /// A statement that could write or reach beyond the run: nothing was run.
+    #[error(
+        "atpp query only reads: {0} statements are refused (nothing was run). Ask with one SELECT \
+         (or SHOW, DESCRIBE, SUMMARIZE, EXPLAIN, FROM ..., WITH ... SELECT)"
+    )]
+    Refused(&'static str),
+    /// DuckDB refused to touch a file outside the run while preparing the statement.
+    #[error("atpp query only reads the run's Parquet files and the ledger: {0}")]
+    OutsideRun(String),
     #[error("cannot set up the query views: {what}")]
     Setup {
         what: String,
@@ -45,7 +58,9 @@ pub struct QueryResult {
 
 /// The views a query can use.
 pub struct QueryContext {
+    /// Declared before `guard`: dropped (disconnected) before the database it is on closes.
     conn: Connection,
+    guard: Guard,
     /// View name → the Parquet file it reads.
     pub parquet_views: Vec<(String, PathBuf)>,
     /// Ledger tables exposed as views (empty when there is no ledger yet).
@@ -117,7 +132,10 @@ impl QueryContext {
     /// Views over `run`'s Parquet files (none without a run) and the staging folder's ledger.
     pub fn open(staging: &Staging, run: Option<&Run>) -> Result<QueryContext, QueryError> {
         let setup = |what: String| move |source| QueryError::Setup { what, source };
-        let conn = Connection::open_in_memory().map_err(setup("in-memory database".into()))?;
+        let guard = Guard::open().map_err(setup("in-memory database".into()))?;
+        // SAFETY: the database is open and outlives this connection (field order above).
+        let conn = unsafe { Connection::open_from_raw(guard.db) }
+            .map_err(setup("in-memory database".into()))?;
         let mut parquet_views: Vec<(String, PathBuf)> = Vec::new();
         for rel in run.map(parquet_files).unwrap_or_default() {
             let name = view_name(&rel);
@@ -145,7 +163,7 @@ impl QueryContext {
                 if is_lock_conflict(&e) {
                     return Err(QueryError::LedgerBusy {
                         path: ledger,
-                        holder: crate::store::lock::holder(staging.root()),
+                        holder: crate::store::lock::holder(staging.root()).map(Box::new),
                         detail: e.to_string(),
                     });
                 }
@@ -175,8 +193,23 @@ impl QueryContext {
                 ledger_views.push(table);
             }
         }
+        // From here DuckDB touches no file but the run's Parquet files (reading) and the
+        // ledger already attached read-only, and the query cannot change that: a statement
+        // that slipped past `READS` still could not write or reach anything else.
+        let mut allowed: Vec<String> = parquet_views
+            .iter()
+            .map(|(_, p)| quote_literal(&p.to_string_lossy()))
+            .collect();
+        allowed.push(quote_literal(&ledger.to_string_lossy()));
+        conn.execute_batch(&format!(
+            "SET allowed_paths = [{}]; SET temp_directory = ''; \
+             SET enable_external_access = false; SET lock_configuration = true;",
+            allowed.join(", ")
+        ))
+        .map_err(setup("read-only settings".into()))?;
         Ok(QueryContext {
             conn,
+            guard,
             parquet_views,
             ledger_views,
         })
@@ -186,11 +219,19 @@ impl QueryContext {
     pub fn query(&self, sql: &str) -> Result<QueryResult, QueryError> {
         let sql = sql.trim().trim_end_matches(';').trim_end();
         let bad = |e: duckdb::Error| QueryError::Sql(e.to_string());
+        let kind = self.guard.kind(sql)?;
+        if !READS.contains(&kind) {
+            return Err(QueryError::Refused(statement_name(kind)));
+        }
         // Prepared as written first, so a mistake is reported against the user's own text.
         let mut raw = self.conn.prepare(sql).map_err(bad)?;
         // DuckDB renders every value itself when the statement is a query.
         let wrapped = format!("SELECT COLUMNS(*)::VARCHAR FROM (\n{sql}\n) AS atpp_query");
-        if let Ok(mut stmt) = self.conn.prepare(&wrapped) {
+        let wrapped_reads = self.guard.kind(&wrapped).ok() == Some(READS[0]);
+        if let Some(mut stmt) = wrapped_reads
+            .then(|| self.conn.prepare(&wrapped).ok())
+            .flatten()
+        {
             let mut rows = stmt.query([]).map_err(bad)?;
             let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
             let mut out = Vec::new();
@@ -216,6 +257,136 @@ impl QueryContext {
         }
         Ok(QueryResult { columns, rows: out })
     }
+}
+
+/// The statement kinds a query may be: a query (SELECT, FROM ..., WITH, VALUES, SHOW, DESCRIBE,
+/// SUMMARIZE all parse as one) and EXPLAIN.
+const READS: [ffi::duckdb_statement_type; 2] = [
+    ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SELECT,
+    ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPLAIN,
+];
+
+/// How a refused statement is named to the user.
+fn statement_name(kind: ffi::duckdb_statement_type) -> &'static str {
+    match kind {
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_COPY => "COPY",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_COPY_DATABASE => "COPY FROM DATABASE",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPORT => "EXPORT",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ATTACH => "ATTACH",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DETACH => "DETACH",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_LOAD => "INSTALL/LOAD",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CREATE
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CREATE_FUNC => "CREATE",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_INSERT => "INSERT",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_UPDATE => "UPDATE",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DELETE => "DELETE",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_MERGE_INTO => "MERGE",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ALTER => "ALTER",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DROP => "DROP",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SET
+        | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_VARIABLE_SET => "SET/USE",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CALL => "CALL",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_PRAGMA => "PRAGMA",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_TRANSACTION => "BEGIN/COMMIT",
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_MULTI => "PIVOT (as a statement)",
+        _ => "other non-query",
+    }
+}
+
+/// The in-memory database a query runs in, owned at the C level so that DuckDB's own parser can
+/// say what a statement is before anything runs (duckdb-rs's `prepare` runs every statement of
+/// its text but the last).
+struct Guard {
+    db: ffi::duckdb_database,
+    /// A connection of its own that only prepares (binds) statements, never runs them.
+    probe: ffi::duckdb_connection,
+}
+
+impl Guard {
+    fn open() -> Result<Guard, duckdb::Error> {
+        let failed = |what: &str| {
+            duckdb::Error::DuckDBFailure(ffi::Error::new(ffi::DuckDBError), Some(what.into()))
+        };
+        let mut db = std::ptr::null_mut();
+        // SAFETY: a null path opens an in-memory database into `db`.
+        if unsafe { ffi::duckdb_open(std::ptr::null(), &mut db) } != ffi::DuckDBSuccess {
+            return Err(failed("cannot open an in-memory database"));
+        }
+        let mut probe = std::ptr::null_mut();
+        // SAFETY: `db` is open; on failure it is closed here and not used again.
+        if unsafe { ffi::duckdb_connect(db, &mut probe) } != ffi::DuckDBSuccess {
+            unsafe { ffi::duckdb_close(&mut db) };
+            return Err(failed("cannot connect to the in-memory database"));
+        }
+        Ok(Guard { db, probe })
+    }
+
+    /// What one statement is, by DuckDB's parser and binder; several statements, or one that
+    /// does not parse or bind, are refused here with DuckDB's message.
+    fn kind(&self, sql: &str) -> Result<ffi::duckdb_statement_type, QueryError> {
+        let text = std::ffi::CString::new(sql)
+            .map_err(|_| QueryError::Sql("the statement contains a NUL character".into()))?;
+        let mut extracted = std::ptr::null_mut();
+        // SAFETY: `probe` is connected and `text` is NUL-terminated; `extracted` is destroyed
+        // below on every path.
+        let count =
+            unsafe { ffi::duckdb_extract_statements(self.probe, text.as_ptr(), &mut extracted) };
+        let result = (|| {
+            if count == 0 {
+                // SAFETY: `extracted` holds the parse error (or nothing for empty text).
+                let message = unsafe { c_text(ffi::duckdb_extract_statements_error(extracted)) };
+                return Err(QueryError::Sql(
+                    message.unwrap_or_else(|| "no SQL statement given".into()),
+                ));
+            }
+            if count > 1 {
+                return Err(QueryError::Refused("several"));
+            }
+            let mut stmt = std::ptr::null_mut();
+            // SAFETY: index 0 exists; `stmt` is destroyed below whatever the outcome.
+            let rc = unsafe {
+                ffi::duckdb_prepare_extracted_statement(self.probe, extracted, 0, &mut stmt)
+            };
+            let outcome = if rc == ffi::DuckDBSuccess {
+                Ok(unsafe { ffi::duckdb_prepared_statement_type(stmt) })
+            } else {
+                let message = unsafe { c_text(ffi::duckdb_prepare_error(stmt)) }
+                    .unwrap_or_else(|| "cannot prepare".into());
+                Err(if message.contains("disabled by configuration") {
+                    QueryError::OutsideRun(message)
+                } else {
+                    QueryError::Sql(message)
+                })
+            };
+            unsafe { ffi::duckdb_destroy_prepare(&mut stmt) };
+            outcome
+        })();
+        // SAFETY: destroyed once, after its last use.
+        unsafe { ffi::duckdb_destroy_extracted(&mut extracted) };
+        result
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // SAFETY: both were opened in `open`, and the query connection is gone (field order).
+        unsafe {
+            ffi::duckdb_disconnect(&mut self.probe);
+            ffi::duckdb_close(&mut self.db);
+        }
+    }
+}
+
+/// A C string DuckDB owns, copied (`None` for a null pointer).
+///
+/// # Safety
+/// `p` is null or points at a NUL-terminated string valid for this call.
+unsafe fn c_text(p: *const std::os::raw::c_char) -> Option<String> {
+    (!p.is_null()).then(|| {
+        unsafe { std::ffi::CStr::from_ptr(p) }
+            .to_string_lossy()
+            .into_owned()
+    })
 }
 
 fn cell(v: ValueRef<'_>) -> Option<String> {
@@ -371,5 +542,54 @@ mod tests {
         assert!(err.contains("syntax error"), "{err}");
         let csv = render_csv(&ctx.query("SELECT '=1+1' AS f").unwrap());
         assert_eq!(csv, b"\xEF\xBB\xBFf\r\n'=1+1\r\n");
+    }
+
+    #[test]
+    fn statements_that_write_or_reach_out_are_refused_before_anything_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::open(dir.path()).unwrap();
+        let ctx = QueryContext::open(&staging, None).unwrap();
+        let out = dir.path().join("out");
+        let target = |ext: &str| quote_literal(&out.with_extension(ext).to_string_lossy());
+        for (sql, kind) in [
+            (format!("COPY (SELECT 1) TO {}", target("csv")), "COPY"),
+            (format!("EXPORT DATABASE {}", target("d")), "EXPORT"),
+            (format!("ATTACH {} AS x", target("db")), "ATTACH"),
+            ("INSTALL httpfs".into(), "INSTALL/LOAD"),
+            ("LOAD httpfs".into(), "INSTALL/LOAD"),
+            ("CREATE TABLE t (a INT)".into(), "CREATE"),
+            ("SET enable_external_access = true".into(), "SET/USE"),
+            // duckdb-rs would run every statement but the last while preparing.
+            (
+                format!("COPY (SELECT 1) TO {}; SELECT 1", target("csv")),
+                "several",
+            ),
+        ] {
+            // Named by kind, or (a file outside the run, seen while binding) by DuckDB.
+            match ctx.query(&sql).unwrap_err() {
+                QueryError::Refused(k) => assert_eq!(k, kind, "{sql}"),
+                QueryError::OutsideRun(message) => assert!(message.contains("out."), "{sql}"),
+                other => panic!("{sql}: {other}"),
+            }
+        }
+        // Reading beyond the run is refused by DuckDB itself, and so is writing from a query.
+        let err = ctx
+            .query("SELECT * FROM read_csv('/etc/hostname')")
+            .unwrap_err();
+        assert!(matches!(err, QueryError::OutsideRun(_)), "{err}");
+        assert!(
+            err.to_string().starts_with("atpp query only reads"),
+            "{err}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "only runs/ is there: {names:?}");
+        // Queries of every shape still answer.
+        for sql in [
+            "FROM (SELECT 1 AS a)",
+            "DESCRIBE SELECT 1 AS a",
+            "EXPLAIN SELECT 1",
+        ] {
+            ctx.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
     }
 }

@@ -7,5 +7,6 @@ pub mod decision;
 pub mod entity;
 pub mod ids;
 pub mod pipeline;
+pub mod pipeline_rules;
 pub mod records;
 pub mod schema;

@@ -1,9 +1,11 @@
 //! The pipeline file (`pipelines/*.toml`): what the Passportal integration screen holds —
 //! which entities to sync, filters, matching thresholds, load pacing, and where credentials
 //! come from (names of environment variables or a private credentials file, never the secrets).
-//! Each stage has its own config struct; unknown keys are an error naming the key and the file.
+//! Each stage has its own config struct; unknown keys are an error naming the key and the file,
+//! and values out of bounds are refused when the file is read (`pipeline_rules`).
 
 use crate::model::credentials::{AutotaskCredentials, PassportalCredentials, Secret};
+use crate::model::pipeline_rules;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -459,63 +461,12 @@ impl Pipeline {
             path: path.to_path_buf(),
             message,
         };
-        let pipeline: Pipeline = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        if !(1..=500).contains(&pipeline.autotask.page_size) {
-            return Err(invalid(format!(
-                "autotask.page_size must be between 1 and 500, not {}",
-                pipeline.autotask.page_size
-            )));
-        }
-        if pipeline.passportal.page_size == 0 {
-            return Err(invalid("passportal.page_size must be at least 1".into()));
-        }
-        if pipeline.load.concurrency == 0 || pipeline.passportal.requests_per_sec == 0 {
-            return Err(invalid(
-                "load.concurrency and passportal.requests_per_sec must be at least 1".into(),
-            ));
-        }
-        if pipeline.passportal.concurrency == 0 || pipeline.passportal.renew_before_secs < 0 {
-            return Err(invalid(
-                "passportal.concurrency must be at least 1 and passportal.renew_before_secs \
-                 at least 0"
-                    .into(),
-            ));
-        }
-        let x = &pipeline.extract;
-        if !(1..=3).contains(&x.max_in_flight_per_endpoint)
-            || x.parallel_entities == 0
-            || x.batch_rows == 0
-        {
-            return Err(invalid(
-                "extract.max_in_flight_per_endpoint must be 1 to 3 (Autotask refuses a fourth), \
-                 extract.parallel_entities and extract.batch_rows at least 1"
-                    .into(),
-            ));
-        }
-        let share_ok = |v: f64| (0.0..=1.0).contains(&v);
-        if !share_ok(x.max_deleted_share) || !x.max_threshold_share.is_none_or(share_ok) {
-            return Err(invalid(
-                "extract.max_deleted_share and extract.max_threshold_share are shares from 0 to 1"
-                    .into(),
-            ));
-        }
-        let m = &pipeline.matching;
-        for (name, t) in [
-            ("companies", m.companies),
-            ("resources", m.resources),
-            ("contacts", m.contacts),
-            ("locations", m.locations),
-            ("configuration_items", m.configuration_items),
-        ] {
-            if !(0.0..=100.0).contains(&t.suggest)
-                || !(0.0..=100.0).contains(&t.auto_match)
-                || t.suggest > t.auto_match
-            {
-                return Err(invalid(format!(
-                    "matching.{name} needs 0 <= suggest <= auto_match <= 100"
-                )));
-            }
-        }
+        let pipeline: Pipeline = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                invalid(pipeline_rules::describe_parse_error(text, &path, e.inner()))
+            })?;
+        pipeline_rules::check(&pipeline).map_err(|refusal| invalid(refusal.to_string()))?;
         Ok(pipeline)
     }
 }

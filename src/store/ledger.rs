@@ -19,6 +19,8 @@ pub enum LedgerError {
         #[source]
         source: duckdb::Error,
     },
+    #[error("cannot make the ledger's files private")]
+    Private(#[source] crate::store::staging::StagingError),
     #[error("ledger {what}")]
     Sql {
         what: &'static str,
@@ -151,16 +153,17 @@ pub struct Ledger {
 impl Ledger {
     /// Open (or create) the ledger and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        // The WAL and temporary files DuckDB creates beside it are owner-only, like the ledger.
+        crate::store::staging::private_umask();
         let conn = Connection::open(path).map_err(|source| LedgerError::Open {
             path: path.to_path_buf(),
             source,
         })?;
         conn.execute_batch(SCHEMA).map_err(sql("schema"))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
+        let mut wal = path.as_os_str().to_owned();
+        wal.push(".wal");
+        crate::store::staging::make_private(&[path.to_path_buf(), PathBuf::from(wal)])
+            .map_err(LedgerError::Private)?;
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),

@@ -6,8 +6,13 @@
 //! The lock itself is an OS advisory lock (`flock`) on that file: the kernel drops it when its
 //! process ends, however it ends, so a crashed run never blocks the next night. The file's
 //! content (pid, host, command, start time) is only for the message; it is cleared when the
-//! lock is released, so content found by a process that got the lock was left by one that died,
-//! and is taken over with a warning.
+//! lock is released — on return, on error, and on Ctrl-C, SIGTERM or SIGHUP, which empty it
+//! before the process dies of the signal — so content found by a process that got the lock was
+//! left by one that was killed outright, and is taken over with a warning.
+//!
+//! A pid alone does not say the holder lives: pids are reused. The content also records the
+//! process's start time (`/proc/<pid>/stat` field 22, clock ticks since boot) and the boot, so a
+//! live process with the holder's pid but another start time is recognised as a stranger.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,6 +33,13 @@ pub struct LockInfo {
     /// What it runs, e.g. `atpp load (pipeline nightly)`.
     pub command: String,
     pub started_at: DateTime<Utc>,
+    /// When the process started, in clock ticks since boot (`/proc/<pid>/stat` field 22):
+    /// with `boot_id`, what tells the holder from a later process that got its pid.
+    #[serde(default)]
+    pub process_start: Option<u64>,
+    /// `/proc/sys/kernel/random/boot_id` of the holder's boot.
+    #[serde(default)]
+    pub boot_id: Option<String>,
 }
 
 impl LockInfo {
@@ -38,13 +50,28 @@ impl LockInfo {
             hostname: hostname(),
             command: command.to_string(),
             started_at: Utc::now(),
+            process_start: process_start(std::process::id()),
+            boot_id: boot_id(),
         }
     }
 
     /// Whether the process named is alive: `None` when it ran on another host (its pid means
-    /// nothing here).
+    /// nothing here). A process with its pid that started at another time, or since another
+    /// boot, is not it.
     pub fn is_alive(&self) -> Option<bool> {
-        (self.hostname == hostname()).then(|| pid_alive(self.pid))
+        if self.hostname != hostname() {
+            return None;
+        }
+        if self.boot_id.is_some() && boot_id().is_some() && self.boot_id != boot_id() {
+            return Some(false);
+        }
+        if !pid_alive(self.pid) {
+            return Some(false);
+        }
+        match (self.process_start, process_start(self.pid)) {
+            (Some(recorded), Some(now)) => Some(recorded == now),
+            _ => Some(true),
+        }
     }
 }
 
@@ -71,7 +98,7 @@ pub enum LockError {
     )]
     Busy {
         root: PathBuf,
-        holder: Option<LockInfo>,
+        holder: Option<Box<LockInfo>>,
     },
     #[error("cannot take the lock {path}")]
     Io {
@@ -81,7 +108,7 @@ pub enum LockError {
     },
 }
 
-fn describe(holder: &Option<LockInfo>) -> String {
+fn describe(holder: &Option<Box<LockInfo>>) -> String {
     match holder {
         Some(h) => h.to_string(),
         None => "it has not written its details yet".to_string(),
@@ -97,6 +124,8 @@ pub struct StagingLock {
     /// What a process that ended without releasing the lock had written, when this lock took
     /// it over.
     pub taken_over: Option<LockInfo>,
+    /// Where a signal finds this lock's file to empty it (`None`: every slot was taken).
+    slot: Option<usize>,
 }
 
 impl StagingLock {
@@ -122,7 +151,7 @@ impl StagingLock {
             Err(TryLockError::WouldBlock) => {
                 return Err(LockError::Busy {
                     root: root.to_path_buf(),
-                    holder: read_info(&mut file),
+                    holder: read_info(&mut file).map(Box::new),
                 })
             }
             Err(TryLockError::Error(e)) => return Err(io_err(e)),
@@ -130,8 +159,11 @@ impl StagingLock {
         let taken_over = read_info(&mut file);
         if let Some(old) = &taken_over {
             let why = match old.is_alive() {
+                Some(false) if pid_alive(old.pid) => {
+                    "which is no longer running (its pid now belongs to another process)"
+                }
                 Some(false) => "which is no longer running",
-                Some(true) => "whose pid is now another process",
+                Some(true) => "which no longer holds it",
                 None => "on another host, which no longer holds it",
             };
             tracing::warn!(
@@ -149,11 +181,13 @@ impl StagingLock {
         file.write_all(&text).map_err(io_err)?;
         file.flush().map_err(io_err)?;
         tracing::info!("took the lock {} for `{command}`", path.display());
+        let slot = on_signal::hold(&path);
         Ok(StagingLock {
             file,
             path,
             info,
             taken_over,
+            slot,
         })
     }
 
@@ -169,6 +203,7 @@ impl StagingLock {
 
 impl Drop for StagingLock {
     fn drop(&mut self) {
+        on_signal::release(self.slot);
         // Emptied before it is released: content found under a free lock means a dead holder.
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
@@ -214,6 +249,102 @@ pub fn pid_alive(pid: u32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// The start time of a process, in clock ticks since boot: field 22 of `/proc/<pid>/stat`
+/// (`None` where there is no procfs or no such process).
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ...`: comm may hold spaces and parentheses, so count from the last `)`;
+    // the first field after it is field 3.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
+}
+
+/// This boot's id (`None` without procfs).
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP empty the lock files this process holds, then end it as the
+/// signal would have. Only async-signal-safe calls run in the handler: `open` with `O_TRUNC` on
+/// paths prepared when the lock was taken, `close`, `signal` and `raise`.
+mod on_signal {
+    use std::ffi::CString;
+    use std::os::raw::c_char;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+    use std::sync::Once;
+
+    /// Locks held at once by one process (tests hold many); past this a lock still works, and a
+    /// signal leaves its content for the next run to recognise as a dead holder's.
+    const SLOTS: usize = 64;
+    static HELD: [AtomicPtr<c_char>; SLOTS] =
+        [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
+    static INSTALL: Once = Once::new();
+
+    /// Remember a held lock file; the slot is given back by `release`.
+    pub fn hold(path: &Path) -> Option<usize> {
+        use std::os::unix::ffi::OsStrExt;
+        INSTALL.call_once(install);
+        let text = CString::new(path.as_os_str().as_bytes()).ok()?;
+        // Never freed: a handler may be reading it while the lock is released.
+        let text = text.into_raw();
+        for (i, slot) in HELD.iter().enumerate() {
+            if slot
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    text,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
+                .is_ok()
+            {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    pub fn release(slot: Option<usize>) {
+        if let Some(i) = slot {
+            HELD[i].store(std::ptr::null_mut(), Ordering::SeqCst);
+        }
+    }
+
+    fn install() {
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: the action only makes async-signal-safe calls (see `empty_and_die`).
+            let registered =
+                unsafe { signal_hook_registry::register(signal, move || empty_and_die(signal)) };
+            if let Err(e) = registered {
+                tracing::warn!("cannot watch signal {signal} to release the staging lock: {e}");
+            }
+        }
+    }
+
+    fn empty_and_die(signal: libc::c_int) {
+        for slot in &HELD {
+            let path = slot.load(Ordering::SeqCst);
+            if !path.is_null() {
+                // SAFETY: `path` is a NUL-terminated string that is never freed.
+                unsafe {
+                    let fd = libc::open(path, libc::O_WRONLY | libc::O_TRUNC | libc::O_CLOEXEC);
+                    if fd >= 0 {
+                        libc::close(fd);
+                    }
+                }
+            }
+        }
+        // SAFETY: back to the default action, then the signal again: it is delivered once this
+        // handler returns, and ends the process as if it had never been caught.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +361,22 @@ mod tests {
             ..me
         };
         assert_eq!(elsewhere.is_alive(), None);
+    }
+
+    #[test]
+    fn a_live_pid_that_started_at_another_time_is_not_the_holder() {
+        let me = LockInfo::current("atpp test");
+        let start = me.process_start.expect("procfs on Linux");
+        let reused = LockInfo {
+            process_start: Some(start + 1),
+            ..me.clone()
+        };
+        assert_eq!(reused.is_alive(), Some(false));
+        let other_boot = LockInfo {
+            boot_id: Some("another-boot".into()),
+            ..me
+        };
+        assert_eq!(other_boot.is_alive(), Some(false));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The staging folder: one folder per run (`staging/runs/<run-id>/`) with its manifest, and
 //! the ledger beside them. Every file is written under a temporary name and renamed, so a crash
 //! never leaves half a file that looks whole; folders and files are readable only by their owner
-//! (staging holds people's contact details).
+//! (staging holds people's contact details). That includes files others create for us — DuckDB's
+//! ledger, its WAL and temporary files — so opening staging makes the process's file-creation
+//! mask owner-only too.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -49,6 +51,31 @@ pub fn create_private_dir(path: &Path) -> Result<(), StagingError> {
         .mode(0o700)
         .create(path)
         .map_err(io_err("cannot create folder", path))
+}
+
+/// From now on, every file and folder this process creates is owner-only, whoever creates it
+/// (DuckDB opens its WAL and temporary files with the process's umask). Only ever tightens.
+pub fn private_umask() {
+    // SAFETY: umask only swaps the process's mask; the brief 0o077 in between is stricter still.
+    unsafe {
+        let old = libc::umask(0o077);
+        libc::umask(old | 0o077);
+    }
+}
+
+/// Make files that already exist owner-only (those a release before `private_umask` left
+/// readable by others, such as a ledger's WAL); missing ones are skipped.
+pub fn make_private(paths: &[PathBuf]) -> Result<(), StagingError> {
+    use std::os::unix::fs::PermissionsExt;
+    for path in paths {
+        match fs::set_permissions(path, fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(io_err("cannot make private", path)(e))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A file being written under a temporary name; `commit` renames it into place.
@@ -183,6 +210,7 @@ pub struct Staging {
 impl Staging {
     /// Open (and create, private) a staging folder.
     pub fn open(root: &Path) -> Result<Staging, StagingError> {
+        private_umask();
         create_private_dir(&root.join("runs"))?;
         Ok(Staging {
             root: root.to_path_buf(),

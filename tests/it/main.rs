@@ -5,6 +5,7 @@ mod architecture;
 mod credentials;
 mod end_to_end;
 mod extract_autotask;
+mod hardening;
 mod harness;
 mod listing_faults;
 mod load_crash;

@@ -10,7 +10,7 @@ use atpp::store::lock::{LockInfo, LOCK_FILE};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-fn small(seed: u64) -> MspSpec {
+pub(crate) fn small(seed: u64) -> MspSpec {
     MspSpec {
         companies: 30,
         passportal_only: 3,
@@ -21,7 +21,7 @@ fn small(seed: u64) -> MspSpec {
 }
 
 /// The demo pipeline pointed at this world and its staging folder, as a file for the binary.
-fn pipeline_file(t: &TestWorld) -> PathBuf {
+pub(crate) fn pipeline_file(t: &TestWorld) -> PathBuf {
     let text = DEMO_PIPELINE
         .replace(
             "http://127.0.0.1:8081/atservicesrest/",
@@ -38,7 +38,7 @@ fn pipeline_file(t: &TestWorld) -> PathBuf {
 }
 
 /// Run the binary with the simulators' credentials in its environment.
-async fn atpp(t: &TestWorld, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) async fn atpp(t: &TestWorld, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_atpp"));
     cmd.args(args);
     for (name, value) in sim_credential_values(&t.app.pipeline) {
@@ -51,7 +51,7 @@ async fn atpp(t: &TestWorld, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().await.expect("atpp runs")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -131,6 +131,8 @@ async fn a_lock_left_by_a_dead_process_is_taken_over_with_a_warning() {
         hostname: atpp::store::lock::hostname(),
         command: "atpp run (pipeline demo)".into(),
         started_at: chrono::Utc::now() - chrono::Duration::hours(7),
+        process_start: None,
+        boot_id: None,
     };
     assert_eq!(stale.is_alive(), Some(false));
     std::fs::write(&lock_path, serde_json::to_vec(&stale).unwrap()).unwrap();
