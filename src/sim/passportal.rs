@@ -113,6 +113,34 @@ pub struct WriteFaultPlan {
     pub read_rate_drop: f64,
     /// Only reads whose path starts with one of these draw a fault (empty: every read).
     pub read_paths: Vec<String>,
+    /// Answer nothing for `late_ms`, then apply the write and answer: a client whose timeout
+    /// is shorter gives up on a create that the server applies after it did.
+    pub rate_applied_late: f64,
+    pub late_ms: u64,
+    /// A document created less than this long ago is missing from `searchTxt` listings, as a
+    /// search index that lags behind writes (plain listings show it at once).
+    pub search_lag_ms: u64,
+    /// Client and user names are stored trimmed and re-cased (each word capitalised), e-mails
+    /// lower-cased, as an instance that normalises what it is sent.
+    pub normalise_names: bool,
+    /// The templates of these document types have no `Autotask ID` field: the field is
+    /// dropped from documents created with them, and from the instance's documents of them.
+    pub templates_without_id: Vec<DocType>,
+}
+
+/// A name as an instance with `normalise_names` stores it: trimmed, spaces collapsed, each word
+/// capitalised.
+fn recased(name: &str) -> String {
+    name.split_whitespace()
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
 }
 
 /// What one read's draw decided.
@@ -133,6 +161,7 @@ enum WriteFault {
     Throttle429,
     AppliedThen500,
     AppliedThenHang,
+    AppliedLate,
 }
 
 impl WriteFaultPlan {
@@ -142,6 +171,7 @@ impl WriteFaultPlan {
             (self.rate_429, WriteFault::Throttle429),
             (self.rate_applied_then_500, WriteFault::AppliedThen500),
             (self.rate_applied_then_hang_ms, WriteFault::AppliedThenHang),
+            (self.rate_applied_late, WriteFault::AppliedLate),
         ];
         let mut edge = 0.0;
         for (rate, fault) in steps {
@@ -168,6 +198,32 @@ impl WriteFaultPlan {
             }
         }
         ReadFault::None
+    }
+
+    /// A client or user name as the instance stores it.
+    fn stored_name(&self, name: &str) -> String {
+        if self.normalise_names {
+            recased(name)
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// An e-mail as the instance stores it.
+    fn stored_email(&self, email: &str) -> String {
+        if self.normalise_names {
+            email.trim().to_lowercase()
+        } else {
+            email.to_string()
+        }
+    }
+
+    /// The fields a document of `doc_type` keeps of those sent.
+    fn kept_fields(&self, doc_type: DocType, fields: &mut Vec<(String, String)>) {
+        if self.templates_without_id.contains(&doc_type) {
+            let id = crate::api::passportal::fields::AUTOTASK_ID;
+            fields.retain(|(label, _)| !label.eq_ignore_ascii_case(id));
+        }
     }
 
     fn faults_read(&self, path: &str) -> bool {
@@ -203,6 +259,8 @@ struct SimState {
     next_doc_id: i64,
     /// Pages asked for past the end, to alternate `[]` and `null`.
     past_end_pages: u64,
+    /// When each document created through the route was created (for `search_lag_ms`).
+    created_at: HashMap<i64, std::time::Instant>,
 }
 
 impl SimState {
@@ -245,6 +303,12 @@ impl SimState {
         let pos = self.instance.documents.len() - 1;
         self.index_document(pos);
         self.instance.documents[pos].id
+    }
+
+    /// Whether a search finds document `id` yet: created through the route at least `lag` ago,
+    /// or never created through it.
+    fn indexed_for_search(&self, id: i64, lag: Duration) -> bool {
+        self.created_at.get(&id).is_none_or(|at| at.elapsed() >= lag)
     }
 
     fn document_mut(&mut self, id: i64) -> Option<&mut PpDocument> {
@@ -309,7 +373,11 @@ impl PassportalSim {
             next_user_id: 1,
             next_doc_id: 1,
             past_end_pages: 0,
+            created_at: HashMap::new(),
         };
+        for doc in &mut state.instance.documents {
+            options.faults.kept_fields(doc.doc_type, &mut doc.fields);
+        }
         state.normalise();
         let writes = ChaCha8Rng::seed_from_u64(options.faults.seed);
         let mut reads = ChaCha8Rng::seed_from_u64(options.faults.seed);
@@ -493,6 +561,15 @@ async fn guard(State(sim): State<Arc<PassportalSim>>, req: Request, next: Next) 
             } else {
                 resp
             }
+        }
+        WriteFault::AppliedLate => {
+            let late = Duration::from_millis(sim.options.faults.late_ms);
+            // Applied by a task of its own: the client giving up does not cancel it.
+            let applied = tokio::spawn(async move {
+                tokio::time::sleep(late).await;
+                next.run(req).await
+            });
+            applied.await.unwrap_or_else(|_| wire::internal_error())
         }
         WriteFault::AppliedThenHang => {
             let resp = next.run(req).await;

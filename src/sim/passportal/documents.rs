@@ -111,6 +111,7 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
         Ok(q) => q,
         Err(message) => return wire::bad_request(&message),
     };
+    let lag = std::time::Duration::from_millis(sim.options.faults.search_lag_ms);
     let mut state = sim.state();
     let candidates: Vec<usize> = match (q.client_id, q.doc_type) {
         (_, Some(None)) => Vec::new(),
@@ -131,9 +132,9 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
                 && q.template_uid
                     .as_deref()
                     .is_none_or(|uid| sim.options.template_uid(d.doc_type) == uid)
-                && q.search
-                    .as_deref()
-                    .is_none_or(|s| d.title.to_lowercase().contains(s))
+                && q.search.as_deref().is_none_or(|s| {
+                    d.title.to_lowercase().contains(s) && state.indexed_for_search(d.id, lag)
+                })
         })
         .collect();
     if q.by_label {
@@ -276,19 +277,23 @@ fn document_body(sim: &PassportalSim, body: &[u8]) -> Result<DocumentBody, &'sta
 }
 
 /// Create a document from `{"templateUid", "clientId", "title", "fields": [{"name", "value"}]}`
-/// (stored as sent); answers `{"success": "true"}` and no id, as the real instance does.
+/// (stored as sent, less the fields its template lacks); answers `{"success": "true"}` and no id, as the real instance does.
 pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Response {
-    let b = match document_body(&sim, &body) {
+    let mut b = match document_body(&sim, &body) {
         Ok(b) => b,
         Err(message) => return wire::bad_request(message),
     };
-    sim.state().add_document(PpDocument {
+    sim.options.faults.kept_fields(b.doc_type, &mut b.fields);
+    let mut state = sim.state();
+    let id = state.add_document(PpDocument {
         id: 0,
         client_id: b.client_id,
         doc_type: b.doc_type,
         title: b.title,
         fields: b.fields,
     });
+    state.created_at.insert(id, std::time::Instant::now());
+    drop(state);
     sim.creates.fetch_add(1, Ordering::SeqCst);
     wire::ok(json!({ "success": "true" }))
 }
