@@ -202,6 +202,20 @@ impl App {
         Ok((run, plan))
     }
 
+    /// Read Passportal back against a run's frozen plan (see `stages::load::verify`).
+    pub async fn verify(
+        &self,
+        id: Option<&str>,
+    ) -> anyhow::Result<(Run, crate::stages::load::VerifyReport)> {
+        let run = self.run_folder(id)?;
+        let client = self.passportal().await?;
+        let ledger = self.ledger()?;
+        let report = crate::stages::load::verify(&run, &ledger, &client)
+            .await
+            .with_context(|| format!("verify of run {}", run.id))?;
+        Ok((run, report))
+    }
+
     /// Apply a run's frozen plan to Passportal.
     pub async fn load(&self, id: Option<&str>) -> anyhow::Result<(Run, LoadSummary)> {
         self.load_with(id, false).await
@@ -234,7 +248,7 @@ impl App {
         if dry_run {
             return Ok((run, summary));
         }
-        let outcome = if summary.failed() > 0 {
+        let outcome = if summary.problems() > 0 {
             "partial failure"
         } else {
             "success"

@@ -135,7 +135,10 @@ fn recased(name: &str) -> String {
         .map(|w| {
             let mut chars = w.chars();
             match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+                Some(first) => first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect(),
                 None => String::new(),
             }
         })
@@ -308,7 +311,9 @@ impl SimState {
     /// Whether a search finds document `id` yet: created through the route at least `lag` ago,
     /// or never created through it.
     fn indexed_for_search(&self, id: i64, lag: Duration) -> bool {
-        self.created_at.get(&id).is_none_or(|at| at.elapsed() >= lag)
+        self.created_at
+            .get(&id)
+            .is_none_or(|at| at.elapsed() >= lag)
     }
 
     fn document_mut(&mut self, id: i64) -> Option<&mut PpDocument> {
