@@ -48,7 +48,7 @@ impl App {
     }
 
     pub fn ledger(&self) -> anyhow::Result<Ledger> {
-        Ok(Ledger::open(&self.staging.ledger_path())?)
+        Ok(Ledger::open_or_set_aside(&self.staging.ledger_path())?.0)
     }
 
     pub async fn autotask(&self) -> anyhow::Result<AutotaskClient> {
