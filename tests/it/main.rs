@@ -8,6 +8,7 @@ mod extract_autotask;
 mod harness;
 mod load_crash;
 mod load_faults;
+mod load_trust;
 mod load_update;
 mod matching_quality;
 mod nightly;
