@@ -174,6 +174,7 @@ pub(super) async fn create_all(
     let rows = reconcile(ctx, rows, &mut reconciler, &mut pending, counts, summary).await?;
     pending.commit(summary)?;
     let mut unknown = send_all(ctx, rows, &mut reconciler, &mut pending, counts, summary).await?;
+    let unsettled = unknown.len();
     for round in 1..=SETTLE_ROUNDS {
         if unknown.is_empty() {
             break;
@@ -189,6 +190,7 @@ pub(super) async fn create_all(
         )
         .await?;
     }
+    counts.settled += (unsettled - unknown.len()) as u64;
     for (row, message) in unknown {
         counts.failed += 1;
         summary.errors.push(row_error(

@@ -61,8 +61,12 @@ pub struct LoadCounts {
     /// Found already done (a re-run), or reconciled from an earlier unfinished create.
     pub skipped: u64,
     /// Not done, each listed in `load/errors.csv`: refused, outcome unknown (reconciled by the
-    /// next load), or not attempted (no parent client; an earlier create unresolved).
+    /// next load), or not attempted (no parent client; Passportal's listing unreadable).
     pub failed: u64,
+    /// Creates whose outcome was unknown (timeout, 5xx, dropped connection, unseen read-back)
+    /// and that were settled in this load: found in Passportal, or absent and sent again.
+    #[serde(default)]
+    pub settled: u64,
 }
 
 /// A row the load did not do, for `load/errors.csv`.
