@@ -638,7 +638,13 @@ mod tests {
         {
             let ledger = Ledger::open(&path).expect("new ledger");
             ledger
-                .link(Entity::Companies, AutotaskId(7), PassportalId(70), "exact", "r1")
+                .link(
+                    Entity::Companies,
+                    AutotaskId(7),
+                    PassportalId(70),
+                    "exact",
+                    "r1",
+                )
                 .expect("link");
         }
         // A sound ledger opens as it is, its links kept.

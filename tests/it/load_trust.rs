@@ -92,7 +92,11 @@ fn assert_exactly_once(world: &World, plan: &Plan, before: &PassportalInstance, 
         .iter()
         .filter(|c| !old_clients.contains(&c.id))
         .collect();
-    let new_users = now.users.iter().filter(|u| !old_users.contains(&u.id)).count();
+    let new_users = now
+        .users
+        .iter()
+        .filter(|u| !old_users.contains(&u.id))
+        .count();
     let companies = &plan.entities[&Entity::Companies].create;
     assert_eq!(new_clients.len(), companies.len(), "one new client per row");
     assert_eq!(
@@ -124,7 +128,10 @@ fn assert_exactly_once(world: &World, plan: &Plan, before: &PassportalInstance, 
         let links = ledger.links(entity).expect("links");
         let mut carrying: HashMap<i64, Vec<i64>> = HashMap::new();
         for d in now.documents.iter().filter(|d| d.doc_type == t) {
-            if let Some(at) = d.field(fields::AUTOTASK_ID).and_then(|v| v.trim().parse().ok()) {
+            if let Some(at) = d
+                .field(fields::AUTOTASK_ID)
+                .and_then(|v| v.trim().parse().ok())
+            {
                 carrying.entry(at).or_default().push(d.id);
             }
         }
@@ -184,11 +191,25 @@ async fn a_lost_or_corrupted_ledger_costs_no_duplicate() {
     let ledger_file = staging.join("state.duckdb");
     std::fs::remove_file(&ledger_file).expect("delete the ledger");
     let _ = std::fs::remove_file(staging.join("state.duckdb.wal"));
-    let (_, again) = app(&world, &staging).load(Some(&run)).await.expect("reload");
-    assert_eq!(world.passportal.creates(), created, "no write after the loss");
+    let (_, again) = app(&world, &staging)
+        .load(Some(&run))
+        .await
+        .expect("reload");
+    assert_eq!(
+        world.passportal.creates(),
+        created,
+        "no write after the loss"
+    );
     assert_eq!(again.problems(), 0, "{:?} {:?}", again.errors, again.verify);
     let relinked: u64 = again.entities.values().map(|c| c.skipped).sum();
-    assert!(relinked as usize >= plan.entities.values().map(|p| p.create.len()).sum::<usize>());
+    assert!(
+        relinked as usize
+            >= plan
+                .entities
+                .values()
+                .map(|p| p.create.len())
+                .sum::<usize>()
+    );
     assert_exactly_once(&world, &plan, &before, &staging);
 
     // The ledger is corrupted: set aside (kept), rebuilt, and still nothing twice.
@@ -197,7 +218,11 @@ async fn a_lost_or_corrupted_ledger_costs_no_duplicate() {
     bytes[..head].fill(0x37);
     std::fs::write(&ledger_file, &bytes).expect("corrupt the ledger");
     let (_, third) = app(&world, &staging).load(Some(&run)).await.expect("load");
-    assert_eq!(world.passportal.creates(), created, "no write after corruption");
+    assert_eq!(
+        world.passportal.creates(),
+        created,
+        "no write after corruption"
+    );
     assert_eq!(third.problems(), 0, "{:?} {:?}", third.errors, third.verify);
     let set_aside: Vec<_> = std::fs::read_dir(&staging)
         .expect("staging")
@@ -230,9 +255,16 @@ async fn a_lagging_search_and_normalised_names_make_no_duplicate_and_no_wrong_li
     // Names came back re-cased: found by Passportal's keys after the ledger is lost.
     std::fs::remove_file(staging.join("state.duckdb")).expect("delete the ledger");
     let _ = std::fs::remove_file(staging.join("state.duckdb.wal"));
-    let (_, again) = app(&world, &staging).load(Some(&run)).await.expect("reload");
+    let (_, again) = app(&world, &staging)
+        .load(Some(&run))
+        .await
+        .expect("reload");
     assert_eq!(again.problems(), 0, "{:?} {:?}", again.errors, again.verify);
-    assert_eq!(world.passportal.creates(), created, "no write after the loss");
+    assert_eq!(
+        world.passportal.creates(),
+        created,
+        "no write after the loss"
+    );
     assert_exactly_once(&world, &plan, &before, &staging);
     world.stop().await;
 }
@@ -282,7 +314,10 @@ async fn creates_applied_after_the_client_gave_up_are_settled_in_the_same_load()
     };
     assert_exactly_once(&world_view, &plan, &before, &staging);
     let settled: u64 = load.entities.values().map(|c| c.settled).sum();
-    assert!(settled > 0, "some outcomes were unknown and settled: {load:?}");
+    assert!(
+        settled > 0,
+        "some outcomes were unknown and settled: {load:?}"
+    );
     assert_eq!(
         sim.creates() as usize,
         planned,
@@ -336,6 +371,53 @@ async fn verify_finds_a_planted_duplicate_and_a_wrong_link() {
     assert!(found.contains(&(c, Problem::Duplicate)), "{report:?}");
     assert_eq!(report.findings.len(), 3, "{:?}", report.findings);
     let csv = std::fs::read_to_string(run_dir.path(VERIFY_FILE)).expect("verify.csv");
-    assert!(csv.contains("duplicate") && csv.contains("wrong link"), "{csv}");
+    assert!(
+        csv.contains("duplicate") && csv.contains("wrong link"),
+        "{csv}"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_without_the_id_field_is_refused_by_check_and_by_the_load() {
+    let no_id = WriteFaultPlan {
+        templates_without_id: vec![DocType::Asset],
+        ..WriteFaultPlan::default()
+    };
+    let world = world(35, no_id).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let staging = dir.path().join("staging");
+    let pipeline = world.pipeline(DEMO_PIPELINE, &staging).expect("pipeline");
+    let creds = sim_credential_values(&pipeline);
+    let checks = atpp::commands::check::run_checks(&pipeline, &creds).await;
+    let uid = &pipeline.passportal.templates.asset;
+    let failed: Vec<_> = checks
+        .iter()
+        .filter(|c| c.status != atpp::commands::check::CheckStatus::Ok)
+        .collect();
+    assert_eq!(failed.len(), 1, "{checks:?}");
+    assert!(failed[0].name.contains(uid.as_str()), "{:?}", failed[0]);
+    assert!(
+        failed[0].detail.contains("\"Autotask ID\"") && failed[0].detail.contains("asset"),
+        "{:?}",
+        failed[0]
+    );
+
+    // The load creates no asset it could not find again; the rest is done.
+    let (run, plan, before) = prepared(&world, &staging).await;
+    let (_, load) = app(&world, &staging).load(Some(&run)).await.expect("load");
+    let assets = plan.entities[&Entity::ConfigurationItems].create.len();
+    assert_eq!(load.failed() as usize, assets, "{:?}", load.errors);
+    assert!(load.errors.iter().all(
+        |e| e.what == atpp::stages::load::WHAT_NO_ID_FIELD && e.message.contains(uid.as_str())
+    ));
+    let now = world.passportal.with_instance(|i| i.clone());
+    let count = |i: &PassportalInstance| {
+        i.documents
+            .iter()
+            .filter(|d| d.doc_type == DocType::Asset)
+            .count()
+    };
+    assert_eq!(count(&now), count(&before), "no asset created");
     world.stop().await;
 }

@@ -146,6 +146,47 @@ impl PassportalClient {
         self.with_details(client_id, doc_type, summaries).await
     }
 
+    /// Whether the template documents of `doc_type` are created with has a field labelled
+    /// `label`, as its documents show it: every document of a template carries each of the
+    /// template's slots, empty or not. `None` when no document of the template exists yet to
+    /// tell. Two requests: one listing page, one detail.
+    pub async fn template_has_field(
+        &self,
+        doc_type: DocType,
+        label: &str,
+    ) -> Result<Option<bool>, PassportalError> {
+        let query = [
+            ("resultsPerPage", "1".to_string()),
+            ("pageNum", "1".to_string()),
+            ("type", doc_type.as_str().to_string()),
+            ("templateUid", self.template_uid(doc_type).to_string()),
+        ];
+        let route = &routes::LIST_DOCUMENTS;
+        let page: super::models::ListResponse<DocumentSummary> =
+            self.get(route.path, &query).await?;
+        if !page.success {
+            return Err(refused(route, route.path, None));
+        }
+        let Some(first) = page.results.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let path = routes::DOCUMENT.path_for(first.id);
+        let resp: DocumentDetailResponse = self.get(&path, &[]).await?;
+        let details = match resp.details {
+            Some(d) if resp.success => d,
+            _ => return Err(refused(&routes::DOCUMENT, &path, resp.message)),
+        };
+        Ok(Some(details.values().any(|slot| {
+            slot.get("name")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|n| {
+                    super::models::decode_name(n)
+                        .trim()
+                        .eq_ignore_ascii_case(label)
+                })
+        })))
+    }
+
     /// One document's detail: its name and fields (decoded), in slot order.
     pub async fn document_fields(
         &self,
@@ -163,7 +204,8 @@ impl PassportalClient {
     /// learn its id: the document is the one whose `Autotask ID` field holds the id sent, never
     /// the only or the newest one with that title. A listing that does not show it yet (search
     /// indexes lag behind writes) is read again with growing waits, `READ_BACK_WAITS`; still
-    /// nothing is `WriteError::Unknown` (look it up by its `Autotask ID` before creating again).
+    /// nothing (or a read-back that fails) is `WriteError::Applied`: it exists, look it up by
+    /// its `Autotask ID`, never send it again.
     /// A document without an `Autotask ID` is refused before it is sent: it could never be
     /// found again.
     pub async fn create_document(&self, doc: &NewDocument) -> Result<i64, WriteError> {
@@ -194,7 +236,7 @@ impl PassportalClient {
             let listed = self
                 .titled(doc.client_id, doc.doc_type, &doc.title)
                 .await
-                .map_err(WriteError::Unknown)?;
+                .map_err(WriteError::Applied)?;
             let unread: Vec<DocumentSummary> = listed
                 .into_iter()
                 .filter(|s| !read.contains_key(&s.id))
@@ -202,7 +244,7 @@ impl PassportalClient {
             for d in self
                 .with_details(doc.client_id, doc.doc_type, unread)
                 .await
-                .map_err(WriteError::Unknown)?
+                .map_err(WriteError::Applied)?
             {
                 let at = d
                     .field(super::fields::AUTOTASK_ID)
@@ -221,7 +263,7 @@ impl PassportalClient {
                 (None, None) => break,
             }
         }
-        Err(WriteError::Unknown(refused(
+        Err(WriteError::Applied(refused(
             &route,
             route.path,
             Some(format!(

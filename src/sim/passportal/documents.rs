@@ -171,8 +171,10 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
 
 /// The detail slots of a document: `"0".."N"`, each `{"name", "value": {"type", "text"}}`. A
 /// document whose id is a multiple of 3 has a null slot at `"1"` (or at the end), as real
-/// instances leave emptied slots behind.
-fn details(doc: &PpDocument) -> Map<String, Value> {
+/// instances leave emptied slots behind. Every document shows its template's `Autotask ID`
+/// field, empty (`"text": null`) when it holds no value — unless the template lacks the field
+/// (`WriteFaultPlan::templates_without_id`).
+fn details(sim: &PassportalSim, doc: &PpDocument) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("name".into(), json!(wire::served_name(doc.id, &doc.title)));
     out.insert("tags".into(), json!([]));
@@ -192,6 +194,24 @@ fn details(doc: &PpDocument) -> Map<String, Value> {
     }
     if with_gap && doc.fields.len() < 2 {
         out.insert(slot.to_string(), Value::Null);
+        slot += 1;
+    }
+    let id_field = crate::api::passportal::fields::AUTOTASK_ID;
+    let templated = !sim
+        .options
+        .faults
+        .templates_without_id
+        .contains(&doc.doc_type);
+    if templated
+        && !doc
+            .fields
+            .iter()
+            .any(|(l, _)| l.eq_ignore_ascii_case(id_field))
+    {
+        out.insert(
+            slot.to_string(),
+            json!({ "name": id_field, "value": { "type": "string", "text": Value::Null } }),
+        );
     }
     out
 }
@@ -209,7 +229,7 @@ pub async fn detail(State(sim): State<Arc<PassportalSim>>, Path(id): Path<String
     else {
         return wire::bad_request("invalid id");
     };
-    let body = json!({ "success": true, "details": details(doc) });
+    let body = json!({ "success": true, "details": details(&sim, doc) });
     drop(state);
     wire::ok(body)
 }

@@ -40,12 +40,16 @@ pub const WHAT_UNKNOWN: &str = "create (outcome unknown; the next load reconcile
 pub const WHAT_UNRESOLVED: &str =
     "not created (Passportal's listing could not be read, so it may exist already)";
 pub const WHAT_NO_PARENT: &str = "not created (no parent client)";
+pub const WHAT_NO_ID_FIELD: &str =
+    "not created (the document template has no Autotask ID field to find it again by)";
 
 /// One row to create; `intent_run` is the run whose intent for it has no outcome yet.
 struct Row {
     id: i64,
     payload: Payload,
     intent_run: Option<String>,
+    /// Passportal answered its create with success (only its id is unknown): never sent again.
+    applied: bool,
 }
 
 /// Ledger writes waiting for the next commit: write states and new links.
@@ -129,6 +133,17 @@ pub(super) async fn create_all(
     summary: &mut LoadSummary,
 ) -> Result<(), LoadError> {
     let links = ctx.ledger.links(entity)?;
+    if let Some(refusal) = unrecognisable(ctx, entity, ids, &links).await {
+        for &id in ids
+            .iter()
+            .filter(|id| !links.contains_key(&AutotaskId(**id)))
+        {
+            counts.failed += 1;
+            let e = row_error(entity, id, String::new(), WHAT_NO_ID_FIELD, refusal.clone());
+            summary.errors.push(e);
+        }
+        return Ok(());
+    }
     let company_links = ctx.ledger.links(Entity::Companies)?;
     let writes = ctx.ledger.write_records(entity, CREATE)?;
     let mut rows: Vec<Row> = Vec::new();
@@ -152,6 +167,7 @@ pub(super) async fn create_all(
                     id,
                     payload,
                     intent_run,
+                    applied: false,
                 });
             }
             Err(why) => {
@@ -202,6 +218,30 @@ pub(super) async fn create_all(
         ));
     }
     pending.commit(summary)
+}
+
+/// Why no document of `entity` may be created, if its template demonstrably lacks the
+/// `Autotask ID` field (a document made with it could never be found again).
+async fn unrecognisable(
+    ctx: &LoadContext<'_>,
+    entity: Entity,
+    ids: &[i64],
+    links: &std::collections::BTreeMap<AutotaskId, crate::store::ledger::Link>,
+) -> Option<String> {
+    let doc_type = entity.doc_type()?;
+    if ids.iter().all(|id| links.contains_key(&AutotaskId(*id))) {
+        return None;
+    }
+    let field = crate::api::passportal::fields::AUTOTASK_ID;
+    match ctx.client.template_has_field(doc_type, field).await {
+        Ok(Some(false)) => Some(format!(
+            "template {} of {doc_type} documents has no field {field:?}",
+            ctx.client.template_uid(doc_type)
+        )),
+        // Nothing seen to refuse on (or the page could not be read): the create's own
+        // read-back by Autotask ID still never takes a look-alike.
+        _ => None,
+    }
 }
 
 /// Look every row up in what Passportal holds now (see `reconcile`): a record found is linked
@@ -287,6 +327,11 @@ async fn settle(
                 pending.created(row.id, pp);
                 counts.created += 1;
             }
+            // Applied for certain: sending it again would make a second one.
+            Lookup::Absent if row.applied => still.push((
+                row,
+                format!("{message}; still not in Passportal's listing (never sent again)"),
+            )),
             Lookup::Absent => again.push(row),
             Lookup::Unreadable(e) => still.push((row, format!("{message}; then {e}"))),
         }
@@ -364,8 +409,10 @@ async fn send_all(
                 pending.state(id, WriteState::Failed, None, Some(message.clone()));
                 (WHAT_REFUSED, message)
             }
-            Err(WriteError::Unknown(e)) => {
+            Err(e @ (WriteError::Unknown(_) | WriteError::Applied(_))) => {
                 // The intent stays until the row is settled (in this load, or the next).
+                let applied = matches!(e, WriteError::Applied(_));
+                let (WriteError::Unknown(e) | WriteError::Applied(e) | WriteError::Rejected(e)) = e;
                 let message = e.to_string();
                 pending.state(id, WriteState::Intent, None, Some(message.clone()));
                 let intent_run = Some(ctx.run.id.clone());
@@ -374,6 +421,7 @@ async fn send_all(
                         id,
                         payload,
                         intent_run,
+                        applied,
                     },
                     message,
                 ));

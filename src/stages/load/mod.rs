@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::error::Error as _;
 use std::time::Duration;
 
-pub use create::{WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN, WHAT_UNRESOLVED};
+pub use create::{WHAT_NO_ID_FIELD, WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN, WHAT_UNRESOLVED};
 
 pub const ERRORS_FILE: &str = "load/errors.csv";
 const CREATE: &str = "create";
