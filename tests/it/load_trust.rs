@@ -239,7 +239,7 @@ async fn a_lost_or_corrupted_ledger_costs_no_duplicate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_search_and_normalised_names_make_no_duplicate_and_no_wrong_link() {
     let lagging = WriteFaultPlan {
-        search_lag_ms: 1_200,
+        search_lag_ms: 1_600,
         normalise_names: true,
         ..WriteFaultPlan::default()
     };

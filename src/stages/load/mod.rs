@@ -90,6 +90,10 @@ pub struct LoadSummary {
     pub ledger_time: Duration,
     #[serde(skip)]
     pub ledger_commits: u64,
+    /// Passportal requests the load sent (token exchanges, listings, creates, read-backs,
+    /// verify).
+    #[serde(skip)]
+    pub requests: u64,
     /// The read-back at the end of the load (see `verify`).
     pub verify: VerifyReport,
     /// Why the read-back could not be done, if it could not.
@@ -185,6 +189,7 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
             summary.verify_error = Some(why);
         }
     }
+    summary.requests = ctx.client.requests_sent();
     tracing::info!(
         "load of run {}: {} Passportal requests in {:.1} s; {} ledger commits took {:.2} s",
         ctx.run.id,
