@@ -232,6 +232,25 @@ async fn a_lost_or_corrupted_ledger_costs_no_duplicate() {
         .collect();
     assert_eq!(set_aside.len(), 1, "the corrupted ledger is kept aside");
     assert_exactly_once(&world, &plan, &before, &staging);
+
+    // Lost again, then a fresh extract → match → plan → load: nothing is created twice.
+    std::fs::remove_file(&ledger_file).expect("delete the ledger");
+    let _ = std::fs::remove_file(staging.join("state.duckdb.wal"));
+    let fresh = app(&world, &staging);
+    let (run2, _) = fresh.extract().await.expect("extract");
+    fresh.match_run(Some(&run2.id)).expect("match");
+    let (_, plan2) = fresh.plan(Some(&run2.id)).expect("plan");
+    let (_, fourth) = fresh.load(Some(&run2.id)).await.expect("load");
+    assert_eq!(
+        world.passportal.creates(),
+        created,
+        "a fresh run after the loss creates nothing: {:?}",
+        fourth.entities
+    );
+    assert_eq!(fourth.problems(), 0, "{:?} {:?}", fourth.errors, fourth.verify);
+    let recreated: usize = plan2.entities.values().map(|p| p.create.len()).sum();
+    let found: u64 = fourth.entities.values().map(|c| c.skipped).sum();
+    assert!(found as usize >= recreated, "{:?}", fourth.entities);
     assert_eq!(world.passportal.unexpected().take(), Vec::<String>::new());
     world.stop().await;
 }
