@@ -350,6 +350,8 @@ pub struct PassportalSim {
     write_faults: Mutex<ChaCha8Rng>,
     read_faults: Mutex<ChaCha8Rng>,
     creates: AtomicU64,
+    /// Writes answered late (`rate_applied_late`) not applied yet.
+    late_pending: AtomicU64,
     updates: AtomicU64,
     token_exchanges: AtomicU64,
     unexpected: UnexpectedRequests,
@@ -394,6 +396,7 @@ impl PassportalSim {
             write_faults: Mutex::new(writes),
             read_faults: Mutex::new(reads),
             creates: AtomicU64::new(0),
+            late_pending: AtomicU64::new(0),
             updates: AtomicU64::new(0),
             token_exchanges: AtomicU64::new(0),
             unexpected: UnexpectedRequests::default(),
@@ -435,6 +438,12 @@ impl PassportalSim {
     /// with a fault after applying).
     pub fn creates(&self) -> u64 {
         self.creates.load(Ordering::SeqCst)
+    }
+
+    /// Writes the server is still holding to apply late (`rate_applied_late`): a test waits for
+    /// none before it starts a load after killing one, as a later night would.
+    pub fn late_pending(&self) -> u64 {
+        self.late_pending.load(Ordering::SeqCst)
     }
 
     /// Document updates applied.
@@ -570,9 +579,13 @@ async fn guard(State(sim): State<Arc<PassportalSim>>, req: Request, next: Next) 
         WriteFault::AppliedLate => {
             let late = Duration::from_millis(sim.options.faults.late_ms);
             // Applied by a task of its own: the client giving up does not cancel it.
+            sim.late_pending.fetch_add(1, Ordering::SeqCst);
+            let held = sim.clone();
             let applied = tokio::spawn(async move {
                 tokio::time::sleep(late).await;
-                next.run(req).await
+                let resp = next.run(req).await;
+                held.late_pending.fetch_sub(1, Ordering::SeqCst);
+                resp
             });
             applied.await.unwrap_or_else(|_| wire::internal_error())
         }
