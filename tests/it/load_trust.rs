@@ -569,5 +569,45 @@ fn a_load_killed_against_a_misbehaving_passportal_still_makes_each_row_once() {
         "{stdout}"
     );
     assert_exactly_once(&world, &plan, &before, &staging);
+
+    // `atpp verify` alone agrees; a planted twin of a created client makes it fail, named.
+    let verify = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_atpp"))
+            .args(["verify", "--pipeline"])
+            .arg(&file)
+            .args(["--run", &run])
+            .envs(&env)
+            .env_remove("ATPP_LOG")
+            .output()
+            .expect("atpp verify runs")
+    };
+    let out = verify();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created = plan.entities[&Entity::Companies].create[0];
+    let name = world
+        .msp
+        .autotask
+        .companies
+        .iter()
+        .find(|c| c.id == created)
+        .map(|c| c.company_name.clone())
+        .unwrap();
+    world.passportal.with_instance(|i| {
+        let id = i.clients.iter().map(|c| c.id).max().unwrap() + 1;
+        i.clients.push(atpp::sim::generator::PpClient { id, name });
+    });
+    let out = verify();
+    assert_eq!(out.status.code(), Some(4));
+    let csv = std::fs::read_to_string(staging.join("runs").join(&run).join(VERIFY_FILE))
+        .expect("verify.csv");
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(&created.to_string()) && l.contains("duplicate")),
+        "{csv}"
+    );
     rt.block_on(world.stop());
 }
