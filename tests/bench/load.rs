@@ -106,8 +106,56 @@ async fn load(requests_per_sec: u32) {
     world.stop().await;
 }
 
+/// Contacts: a tenth as many companies as rows, each with ten contacts to create as documents,
+/// unpaced. Reports the requests per created document: its POST, the read-back by title and
+/// the detail of each document of that title, and its share of the reconcile and verify
+/// listings (one per client, with each document's detail).
+async fn load_documents() {
+    let n = creates();
+    let spec = MspSpec {
+        companies: (n / 10).max(1),
+        contacts_per_company: 10,
+        ..spec()
+    };
+    let options = PassportalSimOptions {
+        latency_ms: LATENCY_MS,
+        ..PassportalSimOptions::default()
+    };
+    let world = World::start(&spec, 0, 0, AutotaskSimOptions::default(), options)
+        .await
+        .expect("simulators");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut pipeline = world.pipeline(DEMO_PIPELINE, dir.path()).expect("pipeline");
+    pipeline.extract.resources = false;
+    pipeline.extract.locations = false;
+    pipeline.extract.configuration_items = false;
+    pipeline.passportal.page_size = 1000;
+    pipeline.passportal.concurrency = CONCURRENCY;
+    pipeline.load.concurrency = CONCURRENCY;
+    pipeline.passportal.requests_per_sec = 10_000;
+    let app = world.app(pipeline).expect("app");
+    let (run, _) = app.extract().await.expect("extract");
+    app.match_run(Some(&run.id)).expect("match");
+    let (_, plan) = app.plan(Some(&run.id)).expect("plan");
+    let rows: usize = plan.entities.values().map(|p| p.create.len()).sum();
+    let docs = plan.entities[&Entity::Contacts].create.len();
+    let t0 = Instant::now();
+    let (_, summary) = app.load(Some(&run.id)).await.expect("load");
+    let wall = t0.elapsed().as_secs_f64();
+    assert_eq!(summary.problems(), 0);
+    println!(
+        "load documents: {rows} rows ({docs} contacts) created in {wall:.1}s ({:.0} rows/s), \
+         {} Passportal requests, {:.2} per created row",
+        rows as f64 / wall,
+        summary.requests,
+        summary.requests as f64 / rows as f64,
+    );
+    world.stop().await;
+}
+
 pub fn run(rt: &tokio::runtime::Runtime) {
     for rps in [200, 10_000] {
         rt.block_on(load(rps));
     }
+    rt.block_on(load_documents());
 }
