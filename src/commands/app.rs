@@ -48,7 +48,7 @@ impl App {
     }
 
     pub fn ledger(&self) -> anyhow::Result<Ledger> {
-        Ok(Ledger::open(&self.staging.ledger_path())?)
+        Ok(Ledger::open_or_set_aside(&self.staging.ledger_path())?.0)
     }
 
     pub async fn autotask(&self) -> anyhow::Result<AutotaskClient> {
@@ -198,6 +198,20 @@ impl App {
         Ok((run, plan))
     }
 
+    /// Read Passportal back against a run's frozen plan (see `stages::load::verify`).
+    pub async fn verify(
+        &self,
+        id: Option<&str>,
+    ) -> anyhow::Result<(Run, crate::stages::load::VerifyReport)> {
+        let run = self.run_folder(id)?;
+        let client = self.passportal().await?;
+        let ledger = self.ledger()?;
+        let report = crate::stages::load::verify(&run, &ledger, &client)
+            .await
+            .with_context(|| format!("verify of run {}", run.id))?;
+        Ok((run, report))
+    }
+
     /// Apply a run's frozen plan to Passportal.
     pub async fn load(&self, id: Option<&str>) -> anyhow::Result<(Run, LoadSummary)> {
         self.load_with(id, false).await
@@ -230,7 +244,7 @@ impl App {
         if dry_run {
             return Ok((run, summary));
         }
-        let outcome = if summary.failed() > 0 {
+        let outcome = if summary.problems() > 0 {
             "partial failure"
         } else {
             "success"

@@ -2,11 +2,12 @@
 //! quick look before a night's run. It authenticates to both services and reads a little of
 //! every kind of record the pipeline syncs — one Autotask query page of one record per selected
 //! entity plus `ThresholdInformation`, and the first page of Passportal clients, users and
-//! documents — and says per check whether it worked, or the error. It writes nothing: no run
+//! documents, and whether each document template has the field that holds the Autotask id —
+//! and says per check whether it worked, or the error. It writes nothing: no run
 //! folder, no ledger, no staging folder.
 
 use crate::api::autotask::{AutotaskClient, Filter, Query};
-use crate::api::passportal::{routes, PassportalClient, PassportalError};
+use crate::api::passportal::{routes, DocType, PassportalClient, PassportalError};
 use crate::model::entity::Entity;
 use crate::model::pipeline::{CredentialSource, Pipeline};
 use serde::Serialize;
@@ -232,7 +233,41 @@ async fn passportal_checks(pipeline: &Pipeline, credentials: &dyn CredentialSour
         query.push(("clientId", id.to_string()));
     }
     page_check(&client, PAGES[2], &routes::LIST_DOCUMENTS, &query, &mut out).await;
+    for doc_type in selected_entities(pipeline)
+        .into_iter()
+        .filter_map(Entity::doc_type)
+    {
+        out.push(template_check(&client, doc_type).await);
+    }
     out
+}
+
+/// Whether the template documents of `doc_type` are created with has the field that holds the
+/// Autotask id: without it the load could never find a document it created again, so each
+/// retry or lost ledger would make another.
+async fn template_check(client: &PassportalClient, doc_type: DocType) -> Check {
+    let uid = client.template_uid(doc_type);
+    let name = format!("Passportal template {uid}");
+    let field = crate::api::passportal::fields::AUTOTASK_ID;
+    match client.template_has_field(doc_type, field).await {
+        Ok(Some(true)) => Check::ok(name, format!("{doc_type} documents have a field {field:?}")),
+        Ok(Some(false)) => Check::failed(
+            name,
+            anyhow::anyhow!(
+                "the template of {doc_type} documents ({uid}, [passportal.templates] \
+                 {doc_type}) has no field {field:?}: documents the load creates could not be \
+                 found again; add a text field labelled {field:?} to the template"
+            ),
+        ),
+        Ok(None) => Check::ok(
+            name,
+            format!(
+                "no {doc_type} document of this template yet, so its fields cannot be seen; \
+                 make sure it has a field {field:?}"
+            ),
+        ),
+        Err(e) => Check::failed(name, e),
+    }
 }
 
 /// Run every check of `pipeline` (both services at once), with credentials from `credentials`.

@@ -121,6 +121,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Read Passportal back and prove each row a run's plan approved exists exactly once and
+    /// points at the right Autotask record (what every load ends with); writes
+    /// `load/verify.csv`.
+    Verify {
+        #[command(flatten)]
+        args: RunArgs,
+    },
     /// extract → match → plan → load.
     Run {
         #[command(flatten)]
@@ -271,10 +278,22 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 );
                 return Ok(Outcome::Success);
             }
-            Ok(report_load(
-                &run.path(crate::stages::load::ERRORS_FILE),
-                &summary,
-            ))
+            Ok(report_load(&run, &summary))
+        }
+        Command::Verify { args } => {
+            let app = app(&args.pipeline)?;
+            let _lock = app.lock("verify")?;
+            let (run, report) = runtime()?.block_on(app.verify(args.run.as_deref()))?;
+            print!("{}", report.render());
+            if report.findings.is_empty() {
+                return Ok(Outcome::Success);
+            }
+            eprintln!(
+                "{} problem(s); see {}",
+                report.findings.len(),
+                run.path(crate::stages::load::VERIFY_FILE).display()
+            );
+            Ok(Outcome::PartialFailure)
         }
         Command::Run { args, json } => {
             let app = app(&args)?;
@@ -365,14 +384,26 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-fn report_load(errors_file: &Path, summary: &crate::stages::load::LoadSummary) -> Outcome {
+fn report_load(
+    run: &crate::store::staging::Run,
+    summary: &crate::stages::load::LoadSummary,
+) -> Outcome {
     print!("{}", crate::stages::load::render_summary(summary));
     if summary.failed() > 0 {
         eprintln!(
             "{} row(s) failed; see {}",
             summary.failed(),
-            errors_file.display()
+            run.path(crate::stages::load::ERRORS_FILE).display()
         );
+    }
+    if !summary.verify.findings.is_empty() {
+        eprintln!(
+            "{} problem(s) found reading Passportal back; see {}",
+            summary.verify.findings.len(),
+            run.path(crate::stages::load::VERIFY_FILE).display()
+        );
+    }
+    if summary.problems() > 0 {
         Outcome::PartialFailure
     } else {
         Outcome::Success
@@ -409,7 +440,7 @@ async fn demo_command(seed: u64, staging: &Path) -> anyhow::Result<Outcome> {
         report.run_dir.join("review").display(),
         report.plan.waiting_for_review()
     );
-    Ok(if report.load.failed() > 0 {
+    Ok(if report.load.problems() > 0 {
         Outcome::PartialFailure
     } else {
         Outcome::Success

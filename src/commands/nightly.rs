@@ -70,7 +70,7 @@ pub async fn run(app: &App) -> anyhow::Result<RunReport> {
             let (_, plan) = app.plan_with(Some(&run.id), Policy::Auto(&app.pipeline.sync))?;
             let (_, load) = app.load(Some(&run.id)).await?;
             report.waiting_for_review = plan.waiting_for_review();
-            report.failed = load.failed();
+            report.failed = load.problems();
             report.overview = plan.overview;
             report.warnings = plan.warnings;
             report.load = load.entities;

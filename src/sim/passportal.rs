@@ -117,6 +117,37 @@ pub struct WriteFaultPlan {
     pub read_rate_drop: f64,
     /// Only reads whose path starts with one of these draw a fault (empty: every read).
     pub read_paths: Vec<String>,
+    /// Answer nothing for `late_ms`, then apply the write and answer: a client whose timeout
+    /// is shorter gives up on a create that the server applies after it did.
+    pub rate_applied_late: f64,
+    pub late_ms: u64,
+    /// A document created less than this long ago is missing from `searchTxt` listings, as a
+    /// search index that lags behind writes (plain listings show it at once).
+    pub search_lag_ms: u64,
+    /// Client and user names are stored trimmed and re-cased (each word capitalised), e-mails
+    /// lower-cased, as an instance that normalises what it is sent.
+    pub normalise_names: bool,
+    /// The templates of these document types have no `Autotask ID` field: the field is
+    /// dropped from documents created with them, and from the instance's documents of them.
+    pub templates_without_id: Vec<DocType>,
+}
+
+/// A name as an instance with `normalise_names` stores it: trimmed, spaces collapsed, each word
+/// capitalised.
+fn recased(name: &str) -> String {
+    name.split_whitespace()
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(first) => first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
 }
 
 /// What one read's draw decided.
@@ -137,6 +168,7 @@ enum WriteFault {
     Throttle429,
     AppliedThen500,
     AppliedThenHang,
+    AppliedLate,
 }
 
 impl WriteFaultPlan {
@@ -146,6 +178,7 @@ impl WriteFaultPlan {
             (self.rate_429, WriteFault::Throttle429),
             (self.rate_applied_then_500, WriteFault::AppliedThen500),
             (self.rate_applied_then_hang_ms, WriteFault::AppliedThenHang),
+            (self.rate_applied_late, WriteFault::AppliedLate),
         ];
         let mut edge = 0.0;
         for (rate, fault) in steps {
@@ -172,6 +205,32 @@ impl WriteFaultPlan {
             }
         }
         ReadFault::None
+    }
+
+    /// A client or user name as the instance stores it.
+    fn stored_name(&self, name: &str) -> String {
+        if self.normalise_names {
+            recased(name)
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// An e-mail as the instance stores it.
+    fn stored_email(&self, email: &str) -> String {
+        if self.normalise_names {
+            email.trim().to_lowercase()
+        } else {
+            email.to_string()
+        }
+    }
+
+    /// The fields a document of `doc_type` keeps of those sent.
+    fn kept_fields(&self, doc_type: DocType, fields: &mut Vec<(String, String)>) {
+        if self.templates_without_id.contains(&doc_type) {
+            let id = crate::api::passportal::fields::AUTOTASK_ID;
+            fields.retain(|(label, _)| !label.eq_ignore_ascii_case(id));
+        }
     }
 
     fn faults_read(&self, path: &str) -> bool {
@@ -205,6 +264,8 @@ struct SimState {
     next_client_id: i64,
     next_user_id: i64,
     next_doc_id: i64,
+    /// When each document created through the route was created (for `search_lag_ms`).
+    created_at: HashMap<i64, std::time::Instant>,
 }
 
 impl SimState {
@@ -249,6 +310,14 @@ impl SimState {
         self.instance.documents[pos].id
     }
 
+    /// Whether a search finds document `id` yet: created through the route at least `lag` ago,
+    /// or never created through it.
+    fn indexed_for_search(&self, id: i64, lag: Duration) -> bool {
+        self.created_at
+            .get(&id)
+            .is_none_or(|at| at.elapsed() >= lag)
+    }
+
     fn document_mut(&mut self, id: i64) -> Option<&mut PpDocument> {
         let pos = *self.doc_pos.get(&id)?;
         self.instance.documents.get_mut(pos)
@@ -278,6 +347,8 @@ pub struct PassportalSim {
     write_faults: Mutex<ChaCha8Rng>,
     read_faults: Mutex<ChaCha8Rng>,
     creates: AtomicU64,
+    /// Writes answered late (`rate_applied_late`) not applied yet.
+    late_pending: AtomicU64,
     updates: AtomicU64,
     token_exchanges: AtomicU64,
     unexpected: UnexpectedRequests,
@@ -307,7 +378,11 @@ impl PassportalSim {
             next_client_id: 1,
             next_user_id: 1,
             next_doc_id: 1,
+            created_at: HashMap::new(),
         };
+        for doc in &mut state.instance.documents {
+            options.faults.kept_fields(doc.doc_type, &mut doc.fields);
+        }
         state.normalise();
         let writes = ChaCha8Rng::seed_from_u64(options.faults.seed);
         let mut reads = ChaCha8Rng::seed_from_u64(options.faults.seed);
@@ -320,6 +395,7 @@ impl PassportalSim {
             write_faults: Mutex::new(writes),
             read_faults: Mutex::new(reads),
             creates: AtomicU64::new(0),
+            late_pending: AtomicU64::new(0),
             updates: AtomicU64::new(0),
             token_exchanges: AtomicU64::new(0),
             unexpected: UnexpectedRequests::default(),
@@ -362,6 +438,12 @@ impl PassportalSim {
     /// with a fault after applying).
     pub fn creates(&self) -> u64 {
         self.creates.load(Ordering::SeqCst)
+    }
+
+    /// Writes the server is still holding to apply late (`rate_applied_late`): a test waits for
+    /// none before it starts a load after killing one, as a later night would.
+    pub fn late_pending(&self) -> u64 {
+        self.late_pending.load(Ordering::SeqCst)
     }
 
     /// Document updates applied.
@@ -497,6 +579,19 @@ async fn guard(State(sim): State<Arc<PassportalSim>>, req: Request, next: Next) 
             } else {
                 resp
             }
+        }
+        WriteFault::AppliedLate => {
+            let late = Duration::from_millis(sim.options.faults.late_ms);
+            // Applied by a task of its own: the client giving up does not cancel it.
+            sim.late_pending.fetch_add(1, Ordering::SeqCst);
+            let held = sim.clone();
+            let applied = tokio::spawn(async move {
+                tokio::time::sleep(late).await;
+                let resp = next.run(req).await;
+                held.late_pending.fetch_sub(1, Ordering::SeqCst);
+                resp
+            });
+            applied.await.unwrap_or_else(|_| wire::internal_error())
         }
         WriteFault::AppliedThenHang => {
             let resp = next.run(req).await;

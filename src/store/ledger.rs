@@ -11,6 +11,8 @@ use duckdb::{params, params_from_iter, Connection, OptionalExt};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+mod recover;
+
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error("cannot open the ledger {path} (is another atpp run using it?)")]
@@ -21,6 +23,12 @@ pub enum LedgerError {
     },
     #[error("cannot make the ledger's files private")]
     Private(#[source] crate::store::staging::StagingError),
+    #[error("cannot set the corrupted ledger {path} aside")]
+    SetAside {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("ledger {what}")]
     Sql {
         what: &'static str,

@@ -19,7 +19,9 @@ use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::{DocType, MspSpec, PassportalInstance};
 use atpp::sim::passportal::{PassportalSim, PassportalSimOptions, WriteFaultPlan};
 use atpp::sim::RunningSim;
-use atpp::stages::load::{LoadSummary, WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN};
+use atpp::stages::load::{
+    LoadSummary, WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN, WHAT_UNRESOLVED,
+};
 use atpp::stages::plan::Plan;
 use atpp::store::ledger::{Ledger, WriteState};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -316,7 +318,13 @@ async fn a_faulty_load_lists_its_failures_and_the_next_load_finishes_without_dup
     let unknown = listed.values().filter(|w| *w == WHAT_UNKNOWN).count();
     let refused = listed.values().filter(|w| *w == WHAT_REFUSED).count();
     let no_parent = listed.values().filter(|w| *w == WHAT_NO_PARENT).count();
-    assert_eq!(unknown + refused + no_parent, listed.len(), "{listed:?}");
+    // A row whose client's listing could not be read is not created on the strength of it.
+    let unresolved = listed.values().filter(|w| *w == WHAT_UNRESOLVED).count();
+    assert_eq!(
+        unknown + refused + no_parent + unresolved,
+        listed.len(),
+        "{listed:?}"
+    );
     // Documents created whose read-back failed: unknown, though the POST was answered.
     let read_back = first
         .errors
@@ -334,13 +342,12 @@ async fn a_faulty_load_lists_its_failures_and_the_next_load_finishes_without_dup
                 .count()
         })
         .sum();
-    assert!(unknown > 0 && refused > 0 && read_back > 0, "{listed:?}");
-    // Creates applied but never answered: in Passportal, not in the ledger.
+    assert!(refused > 0, "{listed:?}");
+    // Creates applied but answered with a fault, or never: settled within the load (found in
+    // Passportal, or sent again once absent), so few are left unknown for the next load.
+    let settled = total(&first, |c| c.settled);
+    assert!(settled > 0, "unknown outcomes settled in the same load");
     let applied_unknown = faulty.creates() as usize - total(&first, |c| c.created) as usize;
-    assert!(
-        applied_unknown > 0,
-        "some creates were applied but not answered"
-    );
     drop(ledger);
     faulty_server.stop().await;
 
@@ -389,10 +396,11 @@ async fn a_faulty_load_lists_its_failures_and_the_next_load_finishes_without_dup
         assert_eq!(found, wanted, "{entity}");
     }
     eprintln!(
-        "fault test: {planned} creates planned; faulty load: {} created, {} failed ({unknown} \
-         unknown of which {read_back} after a failed read-back, {refused} refused, {no_parent} \
-         without parent; {unfinished} intents left, {applied_unknown} applied but \
-         unanswered); second load: {} created, {} reconciled",
+        "fault test: {planned} creates planned; faulty load: {} created ({settled} settled), {} \
+         failed ({unknown} unknown of which {read_back} after a failed read-back, {refused} \
+         refused, {no_parent} without parent, {unresolved} unresolved; {unfinished} intents \
+         left, {applied_unknown} applied but unanswered); second load: {} created, {} \
+         reconciled",
         total(&first, |c| c.created),
         first.failed(),
         total(&second, |c| c.created),

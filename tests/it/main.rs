@@ -10,6 +10,7 @@ mod harness;
 mod listing_faults;
 mod load_crash;
 mod load_faults;
+mod load_trust;
 mod load_update;
 mod matching_quality;
 mod nightly;

@@ -263,6 +263,7 @@ async fn encoded_names_titles_and_fields_arrive_decoded() {
             (fields::FIRST_NAME.into(), "Zoë".into()),
             (fields::LAST_NAME.into(), "O'Brien & Partners".into()),
             (fields::PHONE.into(), "(303) 555-0101".into()),
+            (fields::AUTOTASK_ID.into(), "30000101".into()),
         ],
     };
     let id = pp.client.create_document(&doc).await.expect("create");
@@ -418,7 +419,7 @@ async fn a_created_document_returns_the_id_a_read_back_finds() {
     // Bad requests are refused with the documented body, naming the route.
     let err = pp
         .client
-        .create_document(&contact(999_999_999, "Nobody", None))
+        .create_document(&contact(999_999_999, "Nobody", Some(1)))
         .await
         .expect_err("unknown client");
     let WriteError::Rejected(e) = &err else {
@@ -451,7 +452,7 @@ async fn a_template_the_instance_does_not_know_is_refused() {
     let client_id = pp.world.passportal.clients()[0].id;
     let err = pp
         .client
-        .create_document(&contact(client_id, "Jane Roe", None))
+        .create_document(&contact(client_id, "Jane Roe", Some(2)))
         .await
         .expect_err("refused");
     assert!(matches!(err, WriteError::Rejected(_)), "{err}");
@@ -572,7 +573,7 @@ async fn write_faults_are_retried_or_reported_unknown_and_reconciled() {
     let client_id = pp.world.passportal.clients()[0].id;
     let err = pp
         .client
-        .create_document(&contact(client_id, "Never Made", None))
+        .create_document(&contact(client_id, "Never Made", Some(3)))
         .await
         .expect_err("500");
     assert!(matches!(err, WriteError::Unknown(_)), "{err}");

@@ -8,7 +8,7 @@ use super::error::{PassportalError, WriteError};
 use super::models::TokenResponse;
 use super::routes::{self, Route};
 use super::settings::Settings;
-use crate::api::http::{Answer, Http, Retries, Retry};
+use crate::api::http::{Answer, Http, Retry};
 use crate::model::credentials::PassportalCredentials;
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -100,11 +100,6 @@ impl PassportalClient {
 
     pub(super) fn settings(&self) -> &Settings {
         &self.settings
-    }
-
-    /// A retry schedule on the shared backoff (for waits that are not a request's own).
-    pub(super) fn retries(&self, label: &str) -> Retries {
-        self.http.retries(label)
     }
 
     /// Requests in flight at most (`passportal.concurrency`): callers fanning out reads over

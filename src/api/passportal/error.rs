@@ -105,4 +105,8 @@ pub enum WriteError {
     /// the record up before creating it again.
     #[error("outcome unknown: {0}")]
     Unknown(PassportalError),
+    /// Passportal applied it (it answered success) but its id could not be learned (a
+    /// document's read-back never saw it): look it up, never send it again.
+    #[error("applied, id not learned: {0}")]
+    Applied(PassportalError),
 }

@@ -11,9 +11,18 @@ use super::models::{
     DocumentSummary, NewClient, NewDocument, NewUser, OkResponse, User, UserWire,
 };
 use super::routes::{self, Route};
-use crate::api::http::Retry;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The waits between read-backs after a create that found nothing yet: an instance may index
+/// a new document a while after answering (about 4 s in all, then the outcome is unknown).
+const READ_BACK_WAITS: [Duration; 4] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_millis(1000),
+    Duration::from_millis(2000),
+];
 
 fn label(route: &Route, path: &str) -> String {
     format!("{} {path}", route.method)
@@ -140,6 +149,24 @@ impl PassportalClient {
         })
     }
 
+    /// One client's documents of `doc_type`, listed completely (no search: a search index may
+    /// lag behind writes), with their fields, except those in `skip` (left out altogether:
+    /// the load uses it for documents already linked, whose fields it does not need).
+    pub async fn documents_of(
+        &self,
+        client_id: i64,
+        doc_type: DocType,
+        skip: &std::collections::HashSet<i64>,
+    ) -> Result<Vec<Document>, PassportalError> {
+        let listed: Vec<DocumentSummary> = self
+            .list_documents(client_id, doc_type, None)
+            .await?
+            .into_iter()
+            .filter(|s| !skip.contains(&s.id))
+            .collect();
+        self.with_details(client_id, doc_type, listed).await
+    }
+
     /// The documents of `doc_type` under `client_id` titled exactly `title` (after decoding),
     /// with their fields, in id order. Used to learn a created document's id and to reconcile a
     /// create whose outcome was unknown.
@@ -151,6 +178,47 @@ impl PassportalClient {
     ) -> Result<Vec<Document>, PassportalError> {
         let summaries = self.titled(client_id, doc_type, title).await?;
         self.with_details(client_id, doc_type, summaries).await
+    }
+
+    /// Whether the template documents of `doc_type` are created with has a field labelled
+    /// `label`, as its documents show it: every document of a template carries each of the
+    /// template's slots, empty or not. `None` when no document of the template exists yet to
+    /// tell. Two requests: one listing page, one detail.
+    pub async fn template_has_field(
+        &self,
+        doc_type: DocType,
+        label: &str,
+    ) -> Result<Option<bool>, PassportalError> {
+        let query = [
+            ("resultsPerPage", "1".to_string()),
+            ("pageNum", "1".to_string()),
+            ("type", doc_type.as_str().to_string()),
+            ("templateUid", self.template_uid(doc_type).to_string()),
+        ];
+        let route = &routes::LIST_DOCUMENTS;
+        let page: super::models::ListResponse<DocumentSummary> =
+            self.get(route.path, &query).await?;
+        if !page.success {
+            return Err(refused(route, route.path, None));
+        }
+        let Some(first) = page.results.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let path = routes::DOCUMENT.path_for(first.id);
+        let resp: DocumentDetailResponse = self.get(&path, &[]).await?;
+        let details = match resp.details {
+            Some(d) if resp.success => d,
+            _ => return Err(refused(&routes::DOCUMENT, &path, resp.message)),
+        };
+        Ok(Some(details.values().any(|slot| {
+            slot.get("name")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|n| {
+                    super::models::decode_name(n)
+                        .trim()
+                        .eq_ignore_ascii_case(label)
+                })
+        })))
     }
 
     /// One document's detail: its name and fields (decoded), in slot order.
@@ -167,18 +235,27 @@ impl PassportalClient {
     }
 
     /// Create a document, then read the client's documents of that type back by title to
-    /// learn its id: of the documents with that title not seen before the create, the one
-    /// whose `Autotask ID` equals the one sent, else the newest. Nothing new found is
-    /// `WriteError::Unknown` (look it up with [`Self::find_documents`] before creating again).
+    /// learn its id: the document is the one whose `Autotask ID` field holds the id sent, never
+    /// the only or the newest one with that title. A listing that does not show it yet (search
+    /// indexes lag behind writes) is read again with growing waits, `READ_BACK_WAITS`; still
+    /// nothing (or a read-back that fails) is `WriteError::Applied`: it exists, look it up by
+    /// its `Autotask ID`, never send it again.
+    /// A document without an `Autotask ID` is refused before it is sent: it could never be
+    /// found again.
     pub async fn create_document(&self, doc: &NewDocument) -> Result<i64, WriteError> {
         let route = routes::CREATE_DOCUMENT;
-        let before: HashSet<i64> = self
-            .titled(doc.client_id, doc.doc_type, &doc.title)
-            .await
-            .map_err(WriteError::Rejected)?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
+        let Some(sent) = doc.autotask_id().map(str::to_string) else {
+            return Err(WriteError::Rejected(refused(
+                &route,
+                route.path,
+                Some(format!(
+                    "not sent: the document {:?} carries no {:?} field, so it could never be \
+                     found again",
+                    doc.title,
+                    super::fields::AUTOTASK_ID
+                )),
+            )));
+        };
         let resp: OkResponse = self
             .send(&self.create_request(Create::Document(doc)))
             .await?;
@@ -189,59 +266,57 @@ impl PassportalClient {
                 resp.message,
             )));
         }
-        // An instance may index a new document a moment after answering: read back on the
-        // shared backoff schedule until the attempts are spent.
-        let mut waits = self.retries(&format!("Passportal read-back of {:?}", doc.title));
-        loop {
-            let fresh: Vec<DocumentSummary> = self
+        let mut read: HashMap<i64, Option<String>> = HashMap::new();
+        for wait in READ_BACK_WAITS.iter().map(Some).chain([None]) {
+            let listed = self
                 .titled(doc.client_id, doc.doc_type, &doc.title)
                 .await
-                .map_err(WriteError::Unknown)?
+                .map_err(WriteError::Applied)?;
+            let unread: Vec<DocumentSummary> = listed
                 .into_iter()
-                .filter(|s| !before.contains(&s.id))
+                .filter(|s| !read.contains_key(&s.id))
                 .collect();
-            match fresh.as_slice() {
-                [] => {
-                    let pending = "no new document listed yet";
-                    if waits.wait(pending, Retry::After(None)).await.is_err() {
-                        break;
-                    }
-                }
-                [only] => return Ok(only.id),
-                _ => return self.pick_created(doc, fresh).await,
+            for d in self
+                .with_details(doc.client_id, doc.doc_type, unread)
+                .await
+                .map_err(WriteError::Applied)?
+            {
+                let at = d
+                    .field(super::fields::AUTOTASK_ID)
+                    .map(|v| v.trim().to_string());
+                read.insert(d.id, at);
+            }
+            // The lowest id: were there ever two, the first is the one every read picks.
+            let ours = read
+                .iter()
+                .filter(|(_, at)| at.as_deref() == Some(sent.as_str()))
+                .map(|(id, _)| *id)
+                .min();
+            match (ours, wait) {
+                (Some(id), _) => return Ok(id),
+                (None, Some(wait)) => tokio::time::sleep(*wait).await,
+                (None, None) => break,
             }
         }
-        Err(WriteError::Unknown(refused(
+        Err(WriteError::Applied(refused(
             &route,
             route.path,
             Some(format!(
-                "answered success, but client {}'s {} documents hold no new one titled {:?}",
-                doc.client_id, doc.doc_type, doc.title
+                "answered success, but client {}'s {} documents titled {:?} hold none with \
+                 {} {sent} after {} reads",
+                doc.client_id,
+                doc.doc_type,
+                doc.title,
+                super::fields::AUTOTASK_ID,
+                READ_BACK_WAITS.len() + 1
             )),
         )))
     }
 
-    /// Of several new documents with the created title: the one carrying the `Autotask ID` we
-    /// sent, else the newest.
-    async fn pick_created(
-        &self,
-        doc: &NewDocument,
-        fresh: Vec<DocumentSummary>,
-    ) -> Result<i64, WriteError> {
-        let newest = fresh.iter().map(|s| s.id).max().expect("several");
-        let Some(sent) = doc.autotask_id() else {
-            return Ok(newest);
-        };
-        let found = self
-            .with_details(doc.client_id, doc.doc_type, fresh)
-            .await
-            .map_err(WriteError::Unknown)?;
-        Ok(found
-            .iter()
-            .filter(|d| d.field(super::fields::AUTOTASK_ID).map(str::trim) == Some(sent))
-            .map(|d| d.id)
-            .max()
-            .unwrap_or(newest))
+    /// How long a request may take before the client gives up on it (`passportal.timeout_secs`):
+    /// a create unanswered that long is settled against a listing only after it.
+    pub fn request_timeout(&self) -> Duration {
+        self.settings().http.timeout
     }
 
     /// Update a document (assumed `PUT`): the title, and the fields sent (others are kept).

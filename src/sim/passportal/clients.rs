@@ -31,7 +31,8 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
 }
 
 /// Create a client from `{"name": ..., ...}` (other fields accepted and ignored). Duplicate
-/// names are allowed, as in real Passportal. The name is stored as sent, not decoded.
+/// names are allowed, as in real Passportal. The name is stored as sent, not decoded (with
+/// `normalise_names`, trimmed and re-cased).
 pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Response {
     let body = match wire::json_object(&body) {
         Ok(body) => body,
@@ -50,7 +51,7 @@ pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Respo
         state.next_client_id += 1;
         state.instance.clients.push(PpClient {
             id,
-            name: name.to_string(),
+            name: sim.options.faults.stored_name(name),
         });
         id
     };

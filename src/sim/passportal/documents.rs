@@ -111,6 +111,7 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
         Ok(q) => q,
         Err(message) => return wire::bad_request(&message),
     };
+    let lag = std::time::Duration::from_millis(sim.options.faults.search_lag_ms);
     let mut state = sim.state();
     let candidates: Vec<usize> = match (q.client_id, q.doc_type) {
         (_, Some(None)) => Vec::new(),
@@ -131,9 +132,9 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
                 && q.template_uid
                     .as_deref()
                     .is_none_or(|uid| sim.options.template_uid(d.doc_type) == uid)
-                && q.search
-                    .as_deref()
-                    .is_none_or(|s| d.title.to_lowercase().contains(s))
+                && q.search.as_deref().is_none_or(|s| {
+                    d.title.to_lowercase().contains(s) && state.indexed_for_search(d.id, lag)
+                })
         })
         .collect();
     if q.by_label {
@@ -170,8 +171,10 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
 
 /// The detail slots of a document: `"0".."N"`, each `{"name", "value": {"type", "text"}}`. A
 /// document whose id is a multiple of 3 has a null slot at `"1"` (or at the end), as real
-/// instances leave emptied slots behind.
-fn details(doc: &PpDocument) -> Map<String, Value> {
+/// instances leave emptied slots behind. Every document shows its template's `Autotask ID`
+/// field, empty (`"text": null`) when it holds no value — unless the template lacks the field
+/// (`WriteFaultPlan::templates_without_id`).
+fn details(sim: &PassportalSim, doc: &PpDocument) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("name".into(), json!(wire::served_name(doc.id, &doc.title)));
     out.insert("tags".into(), json!([]));
@@ -191,6 +194,24 @@ fn details(doc: &PpDocument) -> Map<String, Value> {
     }
     if with_gap && doc.fields.len() < 2 {
         out.insert(slot.to_string(), Value::Null);
+        slot += 1;
+    }
+    let id_field = crate::api::passportal::fields::AUTOTASK_ID;
+    let templated = !sim
+        .options
+        .faults
+        .templates_without_id
+        .contains(&doc.doc_type);
+    if templated
+        && !doc
+            .fields
+            .iter()
+            .any(|(l, _)| l.eq_ignore_ascii_case(id_field))
+    {
+        out.insert(
+            slot.to_string(),
+            json!({ "name": id_field, "value": { "type": "string", "text": Value::Null } }),
+        );
     }
     out
 }
@@ -208,7 +229,7 @@ pub async fn detail(State(sim): State<Arc<PassportalSim>>, Path(id): Path<String
     else {
         return wire::bad_request("invalid id");
     };
-    let body = json!({ "success": true, "details": details(doc) });
+    let body = json!({ "success": true, "details": details(&sim, doc) });
     drop(state);
     wire::ok(body)
 }
@@ -276,19 +297,23 @@ fn document_body(sim: &PassportalSim, body: &[u8]) -> Result<DocumentBody, &'sta
 }
 
 /// Create a document from `{"templateUid", "clientId", "title", "fields": [{"name", "value"}]}`
-/// (stored as sent); answers `{"success": "true"}` and no id, as the real instance does.
+/// (stored as sent, less the fields its template lacks); answers `{"success": "true"}` and no id, as the real instance does.
 pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Response {
-    let b = match document_body(&sim, &body) {
+    let mut b = match document_body(&sim, &body) {
         Ok(b) => b,
         Err(message) => return wire::bad_request(message),
     };
-    sim.state().add_document(PpDocument {
+    sim.options.faults.kept_fields(b.doc_type, &mut b.fields);
+    let mut state = sim.state();
+    let id = state.add_document(PpDocument {
         id: 0,
         client_id: b.client_id,
         doc_type: b.doc_type,
         title: b.title,
         fields: b.fields,
     });
+    state.created_at.insert(id, std::time::Instant::now());
+    drop(state);
     sim.creates.fetch_add(1, Ordering::SeqCst);
     wire::ok(json!({ "success": "true" }))
 }

@@ -396,6 +396,7 @@ async fn documents_users_and_the_documented_error_bodies() {
             "0": { "name": "Email", "value": { "type": "string", "text": "a@x" } },
             "1": null,
             "2": { "name": "Phone", "value": { "type": "string", "text": "1" } },
+            "3": { "name": "Autotask ID", "value": { "type": "string", "text": null } },
         }})
     );
     for path in ["/api/v2/documents/99", "/api/v2/documents/x1"] {

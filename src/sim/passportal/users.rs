@@ -46,7 +46,7 @@ fn required<'a>(body: &'a serde_json::Map<String, Value>, key: &str) -> Option<&
 }
 
 /// Create a user from `{"firstName", "lastName", "email"?}`; answers `{"success": true, "id"}`.
-/// Stored as sent.
+/// Stored as sent (with `normalise_names`, trimmed and re-cased).
 pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Response {
     let body = match wire::json_object(&body) {
         Ok(body) => body,
@@ -58,7 +58,7 @@ pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Respo
     };
     let email = match body.get("email") {
         None | Some(Value::Null) => None,
-        Some(Value::String(e)) if e.contains('@') => Some(e.clone()),
+        Some(Value::String(e)) if e.contains('@') => Some(sim.options.faults.stored_email(e)),
         Some(_) => return wire::bad_request("invalid email"),
     };
     let id = {
@@ -67,8 +67,8 @@ pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Respo
         state.next_user_id += 1;
         state.instance.users.push(PpUser {
             id,
-            first_name: first.to_string(),
-            last_name: last.to_string(),
+            first_name: sim.options.faults.stored_name(first),
+            last_name: sim.options.faults.stored_name(last),
             email,
         });
         id

@@ -1,7 +1,11 @@
-//! Creating the approved records of one entity, exactly once. Each create's intent is committed
-//! to the ledger before its request leaves and its outcome after the answer, so a load killed
-//! anywhere leaves at worst intents without outcome; the next load looks those up in Passportal
-//! (see `reconcile`) before creating anything again. Creates are never blindly retried.
+//! Creating the approved records of one entity, exactly once. Before anything is sent, every
+//! planned create is looked up in what Passportal holds now (see `reconcile`): what exists is
+//! linked, not created again, whatever the ledger remembers. Each create's intent is committed
+//! to the ledger before its request leaves and its outcome after the answer. A create whose
+//! outcome is unknown (a timeout, a 5xx, a dropped connection, a read-back that never saw it)
+//! is settled in the same load against a fresh listing, once the request timeout has passed,
+//! and sent again only if Passportal does not hold it; children wait for that, since entities
+//! load parents first. Creates are never blindly retried.
 //!
 //! Requests are pipelined: `concurrency` are always in flight. Intents are committed a batch at
 //! a time (`concurrency × CHUNK_PER_SLOT` rows) while the previous batch's last requests are in
@@ -10,14 +14,14 @@
 //! ledger costs about one commit per batch (the bench, `cargo bench --bench perf -- load`,
 //! reports its share of the wall time).
 
-use super::reconcile::Reconciler;
+use super::reconcile::{Lookup, Reconciler};
 use super::{parent_client, LoadContext, LoadCounts, LoadError, LoadSummary, Payload, RowError};
 use super::{Sources, CREATE};
 use crate::api::passportal::{PassportalClient, WriteError};
 use crate::model::entity::Entity;
 use crate::model::ids::{AutotaskId, PassportalId};
 use crate::store::ledger::{WriteKey, WriteState, WriteUpdate};
-use futures::stream::{self, FuturesUnordered, StreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -26,18 +30,26 @@ const CHUNK_PER_SLOT: usize = 16;
 /// Outcomes wait at most this long for the next commit (a killed load loses at most these, and
 /// the next load reconciles them).
 const OUTCOMES_WAIT: Duration = Duration::from_secs(1);
+/// Rounds of settling unknown outcomes within one load (each waits the request timeout).
+const SETTLE_ROUNDS: u32 = 3;
+/// Waited beyond the request timeout before settling.
+const SETTLE_MARGIN: Duration = Duration::from_secs(1);
 
 pub const WHAT_REFUSED: &str = "create (refused)";
 pub const WHAT_UNKNOWN: &str = "create (outcome unknown; the next load reconciles it)";
 pub const WHAT_UNRESOLVED: &str =
-    "not created (an earlier create's outcome is unknown and Passportal could not be searched)";
+    "not created (Passportal's listing could not be read, so it may exist already)";
 pub const WHAT_NO_PARENT: &str = "not created (no parent client)";
+pub const WHAT_NO_ID_FIELD: &str =
+    "not created (the document template has no Autotask ID field to find it again by)";
 
 /// One row to create; `intent_run` is the run whose intent for it has no outcome yet.
 struct Row {
     id: i64,
     payload: Payload,
     intent_run: Option<String>,
+    /// Passportal answered its create with success (only its id is unknown): never sent again.
+    applied: bool,
 }
 
 /// Ledger writes waiting for the next commit: write states and new links.
@@ -121,6 +133,17 @@ pub(super) async fn create_all(
     summary: &mut LoadSummary,
 ) -> Result<(), LoadError> {
     let links = ctx.ledger.links(entity)?;
+    if let Some(refusal) = unrecognisable(ctx, entity, ids, &links).await {
+        for &id in ids
+            .iter()
+            .filter(|id| !links.contains_key(&AutotaskId(**id)))
+        {
+            counts.failed += 1;
+            let e = row_error(entity, id, String::new(), WHAT_NO_ID_FIELD, refusal.clone());
+            summary.errors.push(e);
+        }
+        return Ok(());
+    }
     let company_links = ctx.ledger.links(Entity::Companies)?;
     let writes = ctx.ledger.write_records(entity, CREATE)?;
     let mut rows: Vec<Row> = Vec::new();
@@ -144,6 +167,7 @@ pub(super) async fn create_all(
                     id,
                     payload,
                     intent_run,
+                    applied: false,
                 });
             }
             Err(why) => {
@@ -165,13 +189,64 @@ pub(super) async fn create_all(
     };
     let rows = reconcile(ctx, rows, &mut reconciler, &mut pending, counts, summary).await?;
     pending.commit(summary)?;
-    send_all(ctx, rows, &mut reconciler, &mut pending, counts, summary).await
+    let mut unknown = send_all(ctx, rows, &mut reconciler, &mut pending, counts, summary).await?;
+    let unsettled = unknown.len();
+    for round in 1..=SETTLE_ROUNDS {
+        if unknown.is_empty() {
+            break;
+        }
+        unknown = settle(
+            ctx,
+            unknown,
+            round,
+            &mut reconciler,
+            &mut pending,
+            counts,
+            summary,
+        )
+        .await?;
+    }
+    counts.settled += (unsettled - unknown.len()) as u64;
+    for (row, message) in unknown {
+        counts.failed += 1;
+        summary.errors.push(row_error(
+            entity,
+            row.id,
+            row.payload.title(),
+            WHAT_UNKNOWN,
+            message,
+        ));
+    }
+    pending.commit(summary)
 }
 
-/// Look up every row with an unfinished intent: a record found is linked (the earlier create
-/// made it); a row Passportal has nothing for is returned to be created; a row whose lookup
-/// failed keeps its intent and is reported. Rows without an intent are returned as they are,
-/// in order.
+/// Why no document of `entity` may be created, if its template demonstrably lacks the
+/// `Autotask ID` field (a document made with it could never be found again).
+async fn unrecognisable(
+    ctx: &LoadContext<'_>,
+    entity: Entity,
+    ids: &[i64],
+    links: &std::collections::BTreeMap<AutotaskId, crate::store::ledger::Link>,
+) -> Option<String> {
+    let doc_type = entity.doc_type()?;
+    if ids.iter().all(|id| links.contains_key(&AutotaskId(*id))) {
+        return None;
+    }
+    let field = crate::api::passportal::fields::AUTOTASK_ID;
+    match ctx.client.template_has_field(doc_type, field).await {
+        Ok(Some(false)) => Some(format!(
+            "template {} of {doc_type} documents has no field {field:?}",
+            ctx.client.template_uid(doc_type)
+        )),
+        // Nothing seen to refuse on (or the page could not be read): the create's own
+        // read-back by Autotask ID still never takes a look-alike.
+        _ => None,
+    }
+}
+
+/// Look every row up in what Passportal holds now (see `reconcile`): a record found is linked
+/// (an earlier load made it, its answer or its ledger lost); a row Passportal has nothing for
+/// is returned to be created; a row whose listing failed is not created and is reported.
 async fn reconcile(
     ctx: &LoadContext<'_>,
     rows: Vec<Row>,
@@ -180,74 +255,90 @@ async fn reconcile(
     counts: &mut LoadCounts,
     summary: &mut LoadSummary,
 ) -> Result<Vec<Row>, LoadError> {
-    if rows.iter().all(|r| r.intent_run.is_none()) {
+    if rows.is_empty() {
         return Ok(rows);
     }
     let entity = pending.entity;
-    reconciler.read_existing(ctx.run, rows.iter().filter_map(|r| r.intent_run.as_deref()))?;
-    if let Err(e) = reconciler.prepare(ctx.client).await {
-        // Without the list no unfinished row can be told apart from a new one: leave them all
-        // for a later load, create the others.
-        let mut rest = Vec::new();
-        for row in rows {
-            if row.intent_run.is_some() {
-                counts.failed += 1;
-                summary.errors.push(row_error(
-                    entity,
-                    row.id,
-                    row.payload.title(),
-                    WHAT_UNRESOLVED,
-                    e.to_string(),
-                ));
-            } else {
-                rest.push(row);
-            }
-        }
-        return Ok(rest);
-    }
-    let shared: &Reconciler = reconciler;
-    let lookups: Vec<Option<Result<Vec<i64>, _>>> = stream::iter(&rows)
-        .map(|row| async move {
-            match row.intent_run {
-                None => None,
-                Some(_) => Some(shared.candidates(ctx.client, row.id, &row.payload).await),
-            }
-        })
-        .buffered(ctx.concurrency.max(1))
-        .collect()
+    let this_run = ctx.run.id.as_str();
+    let runs: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.intent_run.as_deref())
+        .chain([this_run])
+        .collect();
+    reconciler.read_existing(ctx.run, runs.into_iter())?;
+    reconciler
+        .list(ctx.client, rows.iter().map(|r| &r.payload))
         .await;
     let mut rest = Vec::new();
-    for (row, lookup) in rows.into_iter().zip(lookups) {
-        let (Some(intent_run), Some(lookup)) = (row.intent_run.as_deref(), lookup) else {
-            rest.push(row);
-            continue;
-        };
-        match lookup {
-            Ok(candidates) => match reconciler.claim(&candidates, intent_run) {
-                Some(pp) => {
-                    tracing::info!(
-                        "reconciled {entity} {}: Passportal record {pp} was created by an \
-                         earlier load",
-                        row.id
-                    );
-                    pending.created(row.id, pp);
-                    counts.skipped += 1;
-                }
-                None => rest.push(row),
-            },
-            Err(e) => {
+    for row in rows {
+        let made_by = row.intent_run.as_deref().unwrap_or(this_run);
+        match reconciler.lookup(row.id, &row.payload, made_by) {
+            Lookup::Found(pp) => {
+                tracing::info!(
+                    "reconciled {entity} {}: Passportal already holds it as record {pp}",
+                    row.id
+                );
+                pending.created(row.id, pp);
+                counts.skipped += 1;
+            }
+            Lookup::Absent => rest.push(row),
+            Lookup::Unreadable(e) => {
                 counts.failed += 1;
                 summary.errors.push(row_error(
                     entity,
                     row.id,
                     row.payload.title(),
                     WHAT_UNRESOLVED,
-                    e.to_string(),
+                    e,
                 ));
             }
         }
     }
     Ok(rest)
+}
+
+/// Settle creates whose outcome is unknown, in the same load: once the request timeout has
+/// passed since the last of them was answered (a create the server applies late has been
+/// applied by then), read a complete listing; a row Passportal holds is linked, a row it does
+/// not hold is sent again. Returns the rows still unknown, with why.
+async fn settle(
+    ctx: &LoadContext<'_>,
+    unknown: Vec<(Row, String)>,
+    round: u32,
+    reconciler: &mut Reconciler,
+    pending: &mut Pending<'_>,
+    counts: &mut LoadCounts,
+    summary: &mut LoadSummary,
+) -> Result<Vec<(Row, String)>, LoadError> {
+    let entity = pending.entity;
+    tokio::time::sleep(ctx.client.request_timeout() + SETTLE_MARGIN).await;
+    tracing::info!(
+        "settling {} {entity} creates whose outcome is unknown (round {round})",
+        unknown.len()
+    );
+    reconciler
+        .list(ctx.client, unknown.iter().map(|(r, _)| &r.payload))
+        .await;
+    let mut again = Vec::new();
+    let mut still = Vec::new();
+    for (row, message) in unknown {
+        match reconciler.lookup(row.id, &row.payload, &ctx.run.id) {
+            Lookup::Found(pp) => {
+                pending.created(row.id, pp);
+                counts.created += 1;
+            }
+            // Applied for certain: sending it again would make a second one.
+            Lookup::Absent if row.applied => still.push((
+                row,
+                format!("{message}; still not in Passportal's listing (never sent again)"),
+            )),
+            Lookup::Absent => again.push(row),
+            Lookup::Unreadable(e) => still.push((row, format!("{message}; then {e}"))),
+        }
+    }
+    pending.commit(summary)?;
+    still.extend(send_all(ctx, again, reconciler, pending, counts, summary).await?);
+    Ok(still)
 }
 
 async fn send(
@@ -264,7 +355,8 @@ async fn send(
 }
 
 /// Send every create, `concurrency` in flight, committing each batch's intents before its first
-/// request and outcomes as they come (see the module doc).
+/// request and outcomes as they come (see the module doc). Returns the rows whose outcome is
+/// unknown (their intents stay), with why, for [`settle`].
 async fn send_all(
     ctx: &LoadContext<'_>,
     rows: Vec<Row>,
@@ -272,8 +364,9 @@ async fn send_all(
     pending: &mut Pending<'_>,
     counts: &mut LoadCounts,
     summary: &mut LoadSummary,
-) -> Result<(), LoadError> {
+) -> Result<Vec<(Row, String)>, LoadError> {
     let entity = pending.entity;
+    let mut unknown = Vec::new();
     let concurrency = ctx.concurrency.max(1);
     let batch = concurrency * CHUNK_PER_SLOT;
     let mut queue = rows.into_iter().peekable();
@@ -316,11 +409,26 @@ async fn send_all(
                 pending.state(id, WriteState::Failed, None, Some(message.clone()));
                 (WHAT_REFUSED, message)
             }
-            Err(WriteError::Unknown(e)) => {
-                // The intent stays: the next load looks the record up before creating.
+            Err(e @ (WriteError::Unknown(_) | WriteError::Applied(_))) => {
+                // The intent stays until the row is settled (in this load, or the next).
+                let applied = matches!(e, WriteError::Applied(_));
+                let (WriteError::Unknown(e) | WriteError::Applied(e) | WriteError::Rejected(e)) = e;
                 let message = e.to_string();
                 pending.state(id, WriteState::Intent, None, Some(message.clone()));
-                (WHAT_UNKNOWN, message)
+                let intent_run = Some(ctx.run.id.clone());
+                unknown.push((
+                    Row {
+                        id,
+                        payload,
+                        intent_run,
+                        applied,
+                    },
+                    message,
+                ));
+                if pending.overdue(batch) {
+                    pending.commit(summary)?;
+                }
+                continue;
             }
         };
         counts.failed += 1;
@@ -331,5 +439,6 @@ async fn send_all(
             pending.commit(summary)?;
         }
     }
-    pending.commit(summary)
+    pending.commit(summary)?;
+    Ok(unknown)
 }

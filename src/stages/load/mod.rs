@@ -1,17 +1,21 @@
 //! The load stage: apply a frozen plan to Passportal exactly once, parents before children
 //! (clients, users, locations, contacts, assets). Every create is recorded in the ledger as an
-//! intent before the request and as an outcome after (`create`); a re-run skips what succeeded
-//! and reconciles an intent without outcome by looking the record up in Passportal (by its
-//! `Autotask ID` field, or its name) before creating anything again (`reconcile`). Creates are
-//! never blindly retried. One bad row does not stop the others; every row not done is counted
-//! as failed and listed in `load/errors.csv`.
+//! intent before the request and as an outcome after (`create`). Passportal, not the ledger, is
+//! the truth about what exists: every planned create is first looked up in what Passportal
+//! holds (documents by their `Autotask ID` field, clients and users by name or e-mail), so a
+//! lost or corrupted ledger costs time, never a duplicate (`reconcile`). Creates are never
+//! blindly retried; unknown outcomes are settled within the load. One bad row does not stop the others; every row not done is counted
+//! as failed and listed in `load/errors.csv`. Every load ends by reading back what the plan
+//! approved (`verify`): a duplicate, missing row or wrong link goes to `load/verify.csv`.
 
 mod create;
 mod payload;
 mod reconcile;
 mod update;
+mod verify;
 
 pub use payload::{Payload, Sources};
+pub use verify::{verify, Finding, Problem, VerifyReport, VERIFY_FILE};
 
 use crate::api::passportal::PassportalClient;
 use crate::model::entity::Entity;
@@ -22,9 +26,10 @@ use crate::store::parquet::ParquetError;
 use crate::store::staging::{write_atomic, Run, StagingError};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::error::Error as _;
 use std::time::Duration;
 
-pub use create::{WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN, WHAT_UNRESOLVED};
+pub use create::{WHAT_NO_ID_FIELD, WHAT_NO_PARENT, WHAT_REFUSED, WHAT_UNKNOWN, WHAT_UNRESOLVED};
 
 pub const ERRORS_FILE: &str = "load/errors.csv";
 pub const CREATE: &str = "create";
@@ -39,6 +44,12 @@ pub enum LoadError {
     Staging(#[from] StagingError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error("verify: reading back {entity} from Passportal failed")]
+    ReadBack {
+        entity: Entity,
+        #[source]
+        source: crate::api::passportal::PassportalError,
+    },
 }
 
 /// What the load did for one entity.
@@ -50,8 +61,12 @@ pub struct LoadCounts {
     /// Found already done (a re-run), or reconciled from an earlier unfinished create.
     pub skipped: u64,
     /// Not done, each listed in `load/errors.csv`: refused, outcome unknown (reconciled by the
-    /// next load), or not attempted (no parent client; an earlier create unresolved).
+    /// next load), or not attempted (no parent client; Passportal's listing unreadable).
     pub failed: u64,
+    /// Creates whose outcome was unknown (timeout, 5xx, dropped connection, unseen read-back)
+    /// and that were settled in this load: found in Passportal, or absent and sent again.
+    #[serde(default)]
+    pub settled: u64,
 }
 
 /// A row the load did not do, for `load/errors.csv`.
@@ -75,11 +90,26 @@ pub struct LoadSummary {
     pub ledger_time: Duration,
     #[serde(skip)]
     pub ledger_commits: u64,
+    /// Passportal requests the load sent (token exchanges, listings, creates, read-backs,
+    /// verify).
+    #[serde(skip)]
+    pub requests: u64,
+    /// The read-back at the end of the load (see `verify`).
+    pub verify: VerifyReport,
+    /// Why the read-back could not be done, if it could not.
+    pub verify_error: Option<String>,
 }
 
 impl LoadSummary {
+    /// Rows the load did not do (each in `load/errors.csv`).
     pub fn failed(&self) -> u64 {
         self.entities.values().map(|c| c.failed).sum()
+    }
+
+    /// Everything that makes the load's exit code non-zero: rows not done, and what the
+    /// read-back found wrong (or its failure).
+    pub fn problems(&self) -> u64 {
+        self.failed() + self.verify.findings.len() as u64 + u64::from(self.verify_error.is_some())
     }
 }
 
@@ -148,6 +178,18 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         .errors
         .sort_by(|a, b| (&a.entity, a.autotask_id).cmp(&(&b.entity, b.autotask_id)));
     write_errors(ctx.run, &summary.errors)?;
+    match verify::verify(ctx.run, ctx.ledger, ctx.client).await {
+        Ok(report) => summary.verify = report,
+        Err(e) => {
+            let why = format!(
+                "{e}: {}",
+                e.source().map_or(String::new(), |s| s.to_string())
+            );
+            tracing::error!("the read-back after the load failed: {why}");
+            summary.verify_error = Some(why);
+        }
+    }
+    summary.requests = ctx.client.requests_sent();
     tracing::info!(
         "load of run {}: {} Passportal requests in {:.1} s; {} ledger commits took {:.2} s",
         ctx.run.id,
@@ -156,9 +198,16 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         summary.ledger_commits,
         summary.ledger_time.as_secs_f64()
     );
+    let mut files = vec![(ERRORS_FILE.to_string(), summary.errors.len() as u64)];
+    if summary.verify_error.is_none() {
+        files.push((
+            VERIFY_FILE.to_string(),
+            summary.verify.findings.len() as u64,
+        ));
+    }
     ctx.run.finish_stage(
         "load",
-        &[(ERRORS_FILE.to_string(), summary.errors.len() as u64)],
+        &files,
         BTreeMap::from([(
             "counts".to_string(),
             serde_json::to_value(&summary.entities).expect("serialises"),
@@ -294,6 +343,12 @@ pub fn render_summary(summary: &LoadSummary) -> String {
             c.skipped,
             c.failed
         ));
+    }
+    if summary.verify.checked > 0 {
+        out.push_str(&summary.verify.render());
+    }
+    if let Some(e) = &summary.verify_error {
+        out.push_str(&format!("verify: could not read Passportal back: {e}\n"));
     }
     out
 }

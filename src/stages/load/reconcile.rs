@@ -1,25 +1,92 @@
-//! Finding a record an earlier load may have created: an intent without an outcome means the
-//! process died, or the request failed or timed out, after it may have been sent. Before
-//! creating it again, the load looks it up — documents by their `Autotask ID` field, clients by
-//! name, users by e-mail or name — among records no Autotask record is linked to and, for
-//! clients and users, that did not exist yet when the intent was recorded: the extract of the
-//! intent's run lists everything that existed before that run's load, so a client of the same
-//! name an analyst chose not to match is never taken for the one the load created.
+//! Passportal is the truth about what exists; the ledger is only a cache of it. Before creating
+//! anything, the load looks every planned create up in what Passportal holds now — one complete
+//! listing of clients or users, or of one client's documents of one type — so a run loaded
+//! again after its ledger was lost, or a create whose answer never came, finds the record
+//! instead of making it twice.
+//!
+//! Identity is never a title or recency: a document is the row's when its `Autotask ID` field
+//! holds the row's id; a client by its name as Passportal keeps it (decoded, trimmed, spaces
+//! collapsed, case-folded), a user by e-mail (case-folded) or else that name. A client or user
+//! is only taken if no Autotask record is linked to it and it did not exist before the load
+//! that may have made it: the extract of that load's run lists everything that existed then, so
+//! a same-named client an analyst chose not to match is never taken for the one the load made.
 
 use super::{LoadError, Payload};
 use crate::api::passportal::models::{Client, User};
-use crate::api::passportal::{fields, PassportalClient, PassportalError};
+use crate::api::passportal::{DocType, PassportalClient, PassportalError};
 use crate::model::entity::Entity;
 use crate::stages::extract::passportal as staged;
 use crate::store::staging::Run;
-use std::collections::{HashMap, HashSet};
+use futures::stream::{self, StreamExt};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// A name as Passportal may keep it: trimmed, inner spaces collapsed, case-folded.
+pub fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The key a user is found by: its e-mail case-folded, or else its name.
+pub fn user_key(first: &str, last: &str, email: Option<&str>) -> String {
+    match email.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => format!("@{}", e.to_lowercase()),
+        None => name_key(&format!("{first} {last}")),
+    }
+}
+
+/// The key a planned client or user is found by (`None` for documents).
+pub fn payload_key(payload: &Payload) -> Option<String> {
+    match payload {
+        Payload::Client(c) => Some(name_key(&c.name)),
+        Payload::User(u) => Some(user_key(&u.first_name, &u.last_name, u.email.as_deref())),
+        Payload::Document(_) => None,
+    }
+}
+
+/// Index of clients by name key.
+pub fn index_clients(clients: &[Client]) -> HashMap<String, Vec<i64>> {
+    let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+    for c in clients {
+        out.entry(name_key(&c.name)).or_default().push(c.id);
+    }
+    out
+}
+
+/// Index of users by e-mail key and by name key (a planned user without e-mail is found by
+/// name).
+pub fn index_users(users: &[User]) -> HashMap<String, Vec<i64>> {
+    let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+    for u in users {
+        let (first, last) = (
+            u.first_name.as_deref().unwrap_or_default(),
+            u.last_name.as_deref().unwrap_or_default(),
+        );
+        if u.email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+            out.entry(user_key(first, last, u.email.as_deref()))
+                .or_default()
+                .push(u.id);
+        }
+        out.entry(user_key(first, last, None))
+            .or_default()
+            .push(u.id);
+    }
+    out
+}
 
 pub struct Reconciler {
     entity: Entity,
     /// Passportal ids already linked to some Autotask record: never a reconciliation's answer.
     linked: HashSet<i64>,
-    clients: Vec<Client>,
-    users: Vec<User>,
+    /// Clients or users by key, from the last listing.
+    by_key: HashMap<String, Vec<i64>>,
+    /// Documents by (client, Autotask ID), from the last listings.
+    docs: HashMap<(i64, i64), Vec<i64>>,
+    /// The (client, type) listings that failed, with the error.
+    unreadable: HashMap<i64, String>,
+    /// Whether the client or user listing failed (the error).
+    list_failed: Option<String>,
     /// Per run id: the Passportal ids that run's extract saw (`None`: its extract is gone, so
     /// nothing can be ruled out that way).
     existed: HashMap<String, Option<HashSet<i64>>>,
@@ -30,23 +97,25 @@ impl Reconciler {
         Reconciler {
             entity,
             linked,
-            clients: Vec::new(),
-            users: Vec::new(),
+            by_key: HashMap::new(),
+            docs: HashMap::new(),
+            unreadable: HashMap::new(),
+            list_failed: None,
             existed: HashMap::new(),
         }
     }
 
-    /// Read what the existence check needs from the staged extracts of `intent_runs` (the runs
-    /// that recorded the unfinished intents), siblings of `run`.
+    /// Read what the existence check needs from the staged extracts of `runs` (the runs whose
+    /// loads may have made the records), siblings of `run`.
     pub fn read_existing<'a>(
         &mut self,
         run: &Run,
-        intent_runs: impl Iterator<Item = &'a str>,
+        runs: impl Iterator<Item = &'a str>,
     ) -> Result<(), LoadError> {
         if !matches!(self.entity, Entity::Companies | Entity::Resources) {
             return Ok(());
         }
-        for id in intent_runs {
+        for id in runs {
             if self.existed.contains_key(id) {
                 continue;
             }
@@ -69,14 +138,64 @@ impl Reconciler {
         Ok(())
     }
 
-    /// Fetch what lookups need (the client or user list; documents are looked up per record).
-    pub async fn prepare(&mut self, client: &PassportalClient) -> Result<(), PassportalError> {
-        match self.entity {
-            Entity::Companies => self.clients = client.clients().await?,
-            Entity::Resources => self.users = client.users().await?,
-            _ => {}
+    /// Read what Passportal holds now for `payloads`: the client or user listing, or each
+    /// (client, type) listing of documents the payloads go under. A failed listing is kept:
+    /// the rows it concerns are [`Lookup::Unreadable`], never created on its strength.
+    pub async fn list<'p>(
+        &mut self,
+        client: &PassportalClient,
+        payloads: impl Iterator<Item = &'p Payload>,
+    ) {
+        self.by_key.clear();
+        self.docs.clear();
+        self.unreadable.clear();
+        self.list_failed = None;
+        let mut owners: BTreeSet<(i64, DocType)> = BTreeSet::new();
+        let mut any = false;
+        for p in payloads {
+            any = true;
+            if let Payload::Document(d) = p {
+                owners.insert((d.client_id, d.doc_type));
+            }
         }
-        Ok(())
+        if !any {
+            return;
+        }
+        match self.entity {
+            Entity::Companies => match client.clients().await {
+                Ok(c) => self.by_key = index_clients(&c),
+                Err(e) => self.list_failed = Some(e.to_string()),
+            },
+            Entity::Resources => match client.users().await {
+                Ok(u) => self.by_key = index_users(&u),
+                Err(e) => self.list_failed = Some(e.to_string()),
+            },
+            _ => {
+                let skip = &self.linked;
+                let read: Vec<(i64, Result<_, PassportalError>)> = stream::iter(owners)
+                    .map(|(c, t)| async move { (c, client.documents_of(c, t, skip).await) })
+                    .buffer_unordered(client.concurrency())
+                    .collect()
+                    .await;
+                for (client_id, result) in read {
+                    match result {
+                        Ok(docs) => {
+                            for d in docs {
+                                if let Some(at) = d.autotask_id() {
+                                    self.docs.entry((client_id, at)).or_default().push(d.id);
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            self.unreadable.insert(client_id, e.to_string());
+                        }
+                    }
+                }
+                for ids in self.docs.values_mut() {
+                    ids.sort_unstable();
+                }
+            }
+        }
     }
 
     /// Mark a Passportal record as linked (created in this load).
@@ -84,60 +203,49 @@ impl Reconciler {
         self.linked.insert(id);
     }
 
-    /// The Passportal records that may be what an unfinished create of `autotask_id` made,
-    /// newest first. Documents are read from Passportal; clients and users come from the lists
-    /// [`Self::prepare`] read.
-    pub async fn candidates(
-        &self,
-        client: &PassportalClient,
-        autotask_id: i64,
-        payload: &Payload,
-    ) -> Result<Vec<i64>, PassportalError> {
-        let mut found: Vec<i64> = match payload {
-            Payload::Client(c) => self
-                .clients
-                .iter()
-                .filter(|x| x.name == c.name)
-                .map(|x| x.id)
-                .collect(),
-            Payload::User(u) => {
-                let email = u.email.as_deref().map(str::to_lowercase);
-                self.users
-                    .iter()
-                    .filter(|x| match (&email, x.email.as_deref()) {
-                        (Some(a), Some(b)) => *a == b.to_lowercase(),
-                        _ => {
-                            x.first_name.as_deref() == Some(u.first_name.as_str())
-                                && x.last_name.as_deref() == Some(u.last_name.as_str())
-                        }
-                    })
-                    .map(|x| x.id)
-                    .collect()
-            }
+    /// What Passportal holds for the row `autotask_id` whose create may have been made by the
+    /// load of `run`: the record (now taken), nothing, or a listing that could not be read.
+    pub fn lookup(&mut self, autotask_id: i64, payload: &Payload, run: &str) -> Lookup {
+        let candidates: Vec<i64> = match payload {
             Payload::Document(d) => {
-                let wanted = autotask_id.to_string();
-                client
-                    .find_documents(d.client_id, d.doc_type, &d.title)
-                    .await?
-                    .iter()
-                    .filter(|x| x.field(fields::AUTOTASK_ID).map(str::trim) == Some(&wanted))
-                    .map(|x| x.id)
+                if let Some(e) = self.unreadable.get(&d.client_id) {
+                    return Lookup::Unreadable(e.clone());
+                }
+                self.docs
+                    .get(&(d.client_id, autotask_id))
+                    .cloned()
+                    .unwrap_or_default()
+            }
+            _ => {
+                if let Some(e) = &self.list_failed {
+                    return Lookup::Unreadable(e.clone());
+                }
+                let key = payload_key(payload).expect("a client or user");
+                let existed = self.existed.get(run).and_then(Option::as_ref);
+                self.by_key
+                    .get(&key)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|id| !existed.is_some_and(|e| e.contains(id)))
                     .collect()
             }
         };
-        found.sort_unstable_by(|a, b| b.cmp(a));
-        Ok(found)
+        match candidates.into_iter().find(|id| !self.linked.contains(id)) {
+            Some(id) => {
+                self.linked.insert(id);
+                Lookup::Found(id)
+            }
+            None => Lookup::Absent,
+        }
     }
+}
 
-    /// The first of `candidates` that is free — not linked, and not already there when the
-    /// intent was recorded in `intent_run` — now taken.
-    pub fn claim(&mut self, candidates: &[i64], intent_run: &str) -> Option<i64> {
-        let existed = self.existed.get(intent_run).and_then(Option::as_ref);
-        let id = candidates
-            .iter()
-            .copied()
-            .find(|id| !self.linked.contains(id) && !existed.is_some_and(|e| e.contains(id)))?;
-        self.linked.insert(id);
-        Some(id)
-    }
+/// What a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(i64),
+    Absent,
+    /// The listing it needed failed (the error).
+    Unreadable(String),
 }
