@@ -183,7 +183,12 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
         .into_iter()
         .filter(|a| sheets[a].len() > 2)
         .collect();
-    let table = *filled.choose(rng).unwrap();
+    // The match table half the time: there ids and names pair up.
+    let table = if filled.contains(&"match") && rng.gen_bool(0.5) {
+        "match"
+    } else {
+        *filled.choose(rng).unwrap()
+    };
     let other = *ACTIONS
         .iter()
         .filter(|a| **a != table)
@@ -193,13 +198,21 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
     let sheet = sheets.get_mut(table).unwrap();
     let width = sheet[0].len();
     let rows = sheet.len() - 1;
-    let c = rng.gen_range(0..width);
+    // Any column, but half the time one that decides or identifies (where a slip matters).
+    let c = if rng.gen_bool(0.6) {
+        let name = *["action", "passportal_id", "autotask_id", "autotask_name"]
+            .choose(rng)
+            .unwrap();
+        sheet[0].iter().position(|h| h == name).unwrap()
+    } else {
+        rng.gen_range(0..width)
+    };
     let cname = sheet[0][c].clone();
     let r = rng.gen_range(1..=rows);
     let r2 = rng.gen_range(1..=rows);
     let mut harmless = false;
     let mut saved = Saved::Csv(EXCEL_UTF8);
-    let what = match rng.gen_range(0..15) {
+    let what = match rng.gen_range(0..17) {
         0 => {
             let desc = rng.gen_bool(0.5);
             sheet[1..].sort_by(|a, b| {
@@ -213,7 +226,7 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
             harmless = true;
             format!("sort the sheet by {cname}")
         }
-        1 | 2 => {
+        1..=4 => {
             let mut col: Vec<String> = sheet[1..].iter().map(|x| x[c].clone()).collect();
             col.sort();
             if rng.gen_bool(0.5) {
@@ -224,7 +237,7 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
             }
             format!("sort column {cname} on its own")
         }
-        3 => {
+        5 => {
             let blank = rng.gen_bool(0.5);
             let new = if blank {
                 vec![String::new(); width]
@@ -242,16 +255,16 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
                 r + 1
             )
         }
-        4 => {
+        6 => {
             sheet.remove(r);
             format!("delete row {}", r + 1)
         }
-        5 => {
+        7 => {
             let x = sheet[r].clone();
             sheet.insert(r2, x);
             format!("duplicate row {}", r + 1)
         }
-        6 => {
+        8 => {
             let x = sheet.remove(r);
             if rng.gen_bool(0.5) {
                 let to = rng.gen_range(1..=sheet.len());
@@ -266,7 +279,7 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
                 format!("move row {} of {table} into {other}", r + 1)
             }
         }
-        7 => {
+        9 => {
             let name = ["notes", "extra", "", "Notes"]
                 .choose(rng)
                 .unwrap()
@@ -285,14 +298,14 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
             harmless = name.eq_ignore_ascii_case("notes") || !fill;
             format!("insert column {name:?} at {c} (filled: {fill})")
         }
-        8 => {
+        10 => {
             for x in sheet.iter_mut() {
                 x.remove(c);
             }
             harmless = !REQUIRED.contains(&cname.as_str());
             format!("delete column {cname}")
         }
-        9 => {
+        11 => {
             let to = rng.gen_range(0..width);
             for x in sheet.iter_mut() {
                 let v = x.remove(c);
@@ -309,7 +322,7 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
                 format!("move column {cname} to {to}")
             }
         }
-        10 => {
+        12 => {
             let sci = rng.gen_bool(0.3);
             for name in ["autotask_id", "passportal_id"] {
                 let i = sheet[0].iter().position(|h| h == name).unwrap();
@@ -326,7 +339,7 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
             harmless = !sci;
             format!("retype ids as numbers (scientific: {sci})")
         }
-        11 => {
+        13 => {
             let (name, how) = *[
                 ("Excel CSV (Windows-1252)", EXCEL_ANSI),
                 ("Excel, European locale", EXCEL_EUROPE),
@@ -339,7 +352,7 @@ fn operate(rng: &mut impl Rng, e: &Entity3) -> (String, Sheets, Saved, bool) {
             harmless = true;
             format!("save as {name}")
         }
-        12 => {
+        14 => {
             let numbers = rng.gen_bool(0.5);
             saved = Saved::Xlsx(numbers);
             harmless = true;
