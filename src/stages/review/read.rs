@@ -363,8 +363,9 @@ impl<'a> LineCounter<'a> {
     /// The row of a byte offset; offsets must not decrease between calls.
     fn line_at(&mut self, offset: u64) -> u64 {
         let mut offset = (offset as usize).min(self.bytes.len());
-        // After a CRLF the reader reports the record as starting at the LF.
-        if self.bytes.get(offset) == Some(&b'\n') {
+        // The reader may report a record as starting at the line break before it (the LF of a
+        // CRLF, a skipped blank line): a record never starts with one.
+        while matches!(self.bytes.get(offset), Some(b'\r' | b'\n')) {
             offset += 1;
         }
         if offset >= self.offset {
