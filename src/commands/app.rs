@@ -193,7 +193,7 @@ impl App {
     ) -> anyhow::Result<(Run, Plan)> {
         let run = self.run_folder(id)?;
         let ledger = self.ledger()?;
-        let plan = crate::stages::plan::make(&run, &ledger, policy)
+        let plan = crate::stages::plan::make(&run, &ledger, policy, &self.pipeline.matching)
             .with_context(|| format!("plan of run {}", run.id))?;
         Ok((run, plan))
     }

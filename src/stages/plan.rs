@@ -2,10 +2,11 @@
 //! the overview Passportal's final wizard step shows, and freeze the decisions in
 //! `plan/plan.json` with the checksums of every table read, so the load applies exactly this.
 
+pub mod overview;
 mod validate;
 
 use crate::model::entity::Entity;
-use crate::model::pipeline::SyncConfig;
+use crate::model::pipeline::{MatchingConfig, SyncConfig};
 use crate::stages::matching::{proposals_path, read_proposals, Action, Method};
 use crate::stages::review::{self, ReviewError};
 use crate::store::ledger::{Ledger, LedgerError};
@@ -128,8 +129,14 @@ impl Plan {
     }
 }
 
-/// Make the plan of a run: validate every entity's tables, freeze, write `plan/plan.json`.
-pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanError> {
+/// Make the plan of a run: validate every entity's tables, freeze, write `plan/plan.json` and
+/// the page `review/overview.html` (`matching`: the thresholds the match stage used).
+pub fn make(
+    run: &Run,
+    ledger: &Ledger,
+    policy: Policy,
+    matching: &MatchingConfig,
+) -> Result<Plan, PlanError> {
     let matched = run.stage("match")?;
     let extract = run.stage("extract")?;
     let entities: Vec<Entity> = Entity::ALL
@@ -141,16 +148,36 @@ pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanErro
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut plans: BTreeMap<Entity, EntityPlan> = BTreeMap::new();
+    let mut locations = validate::Locations::new();
+    let mut facts: BTreeMap<Entity, overview::EntityFacts> = BTreeMap::new();
     for &entity in &entities {
-        let decisions = match review::read_decisions(&run.dir, &run.id, entity) {
-            Ok(d) => d,
-            Err(ReviewError::Invalid(p)) => {
-                problems.extend(p);
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
         let mut proposals = read_proposals(run, entity)?;
+        let written: BTreeMap<i64, review::Written> = proposals
+            .iter()
+            .map(|(id, p)| {
+                let w = review::Written {
+                    action: p.action,
+                    passportal_id: p.passportal_id,
+                    cells: p.cells.clone(),
+                };
+                (*id, w)
+            })
+            .collect();
+        let columns: BTreeSet<String> = written
+            .values()
+            .flat_map(|w| w.cells.keys().cloned())
+            .collect();
+        let tables = review::read_tables(&run.dir, &run.id, entity, Some(&columns))?;
+        problems.extend(tables.problems);
+        problems.extend(review::check_rows(&tables.decisions, &written));
+        let decisions = tables.decisions;
+        locations.insert(
+            entity,
+            decisions
+                .iter()
+                .map(|d| (d.autotask_id, (d.file.clone(), d.row)))
+                .collect(),
+        );
         let passportal = validate::passportal_records(run, entity)?;
         let ledger_links = ledger.links(entity)?;
         let done_by_this_run: BTreeSet<i64> = ledger_links
@@ -162,10 +189,18 @@ pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanErro
             .into_iter()
             .map(|(a, l)| (a.0, l.passportal_id.0))
             .collect();
+        let all = decisions.clone();
         let (decisions, pending) = match policy {
             Policy::Tables => (decisions, Vec::new()),
             Policy::Auto(sync) => validate::auto_approve(entity, decisions, &proposals, sync),
         };
+        facts.insert(
+            entity,
+            overview::EntityFacts {
+                scores: proposals.values().flat_map(overview::pair_scores).collect(),
+                waiting: overview::waiting_rows(entity, &all, &proposals, &pending),
+            },
+        );
         for id in &pending {
             proposals.remove(id);
         }
@@ -175,7 +210,6 @@ pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanErro
             .filter(|(_, a)| *a == Action::Exclude)
             .map(|(id, _)| id)
             .collect();
-        warnings.extend(validate::edited_cells(&decisions, &proposals));
         let plan = validate::plan_entity(
             entity,
             &decisions,
@@ -185,13 +219,21 @@ pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanErro
                 links: &links,
                 remembered: &remembered,
                 done_by_this_run: &done_by_this_run,
+                read: &tables.seen,
             },
             &mut problems,
         );
         plans.insert(entity, EntityPlan { pending, ..plan });
     }
     if problems.is_empty() {
-        validate::children_follow_parents(run, &mut plans, ledger, &mut problems, &mut warnings)?;
+        validate::children_follow_parents(
+            run,
+            &mut plans,
+            ledger,
+            &locations,
+            &mut problems,
+            &mut warnings,
+        )?;
     }
     if !problems.is_empty() {
         return Err(ReviewError::Invalid(problems).into());
@@ -241,9 +283,14 @@ pub fn make(run: &Run, ledger: &Ledger, policy: Policy) -> Result<Plan, PlanErro
     };
     let text = serde_json::to_vec_pretty(&plan).expect("plan serialises");
     write_atomic(&run.path(PLAN_FILE), &text)?;
+    let page = overview::render(&plan, &facts, matching);
+    write_atomic(&run.path(overview::OVERVIEW_FILE), page.as_bytes())?;
     run.finish_stage(
         "plan",
-        &[(PLAN_FILE.to_string(), 1)],
+        &[
+            (PLAN_FILE.to_string(), 1),
+            (overview::OVERVIEW_FILE.to_string(), 1),
+        ],
         BTreeMap::from([(
             "overview".to_string(),
             serde_json::to_value(&plan.overview).expect("serialises"),

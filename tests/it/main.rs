@@ -15,11 +15,14 @@ mod load_update;
 mod matching_quality;
 mod nightly;
 mod operations;
+mod overview;
 mod passportal;
 mod pipelines;
 #[path = "../bench/quality.rs"]
 mod quality;
 mod review_corpus;
 mod review_edits;
+mod review_property;
+mod review_refusals;
 mod schema;
 mod secrets;

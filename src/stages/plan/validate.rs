@@ -45,6 +45,8 @@ pub struct Known<'a> {
     pub remembered: &'a BTreeSet<i64>,
     /// Records a load of this same run already linked (an automatic load before review).
     pub done_by_this_run: &'a BTreeSet<i64>,
+    /// Autotask ids of every row read, refused or not (a refused row is not also missing).
+    pub read: &'a BTreeSet<i64>,
 }
 
 /// The pipeline's policy: which rows apply without review, which wait (returned as pending).
@@ -125,7 +127,8 @@ pub fn plan_entity(
                         d,
                         review::PASSPORTAL_ID,
                         format!(
-                            "a match needs a Passportal id (see the {} file)",
+                            "a match needs a Passportal id: type one from {}, or set action to \
+                             create or exclude",
                             review::candidates_path(entity)
                         ),
                     ));
@@ -210,7 +213,7 @@ pub fn plan_entity(
     let missing: Vec<i64> = known
         .proposals
         .keys()
-        .filter(|id| !seen.contains_key(id))
+        .filter(|id| !seen.contains_key(id) && !known.read.contains(id))
         .copied()
         .collect();
     if !missing.is_empty() {
@@ -232,41 +235,6 @@ pub fn plan_entity(
     plan.exclude.sort_unstable();
     plan.link.sort_by_key(|l| l.autotask_id);
     plan
-}
-
-/// Warnings for read-only cells an analyst (or a spreadsheet) changed: ignored, because what is
-/// created comes from the staged extract, but said, naming the column and rows.
-pub fn edited_cells(decisions: &[Decision], proposals: &BTreeMap<i64, Proposal>) -> Vec<String> {
-    // (file, column) → rows
-    let mut edited: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
-    for d in decisions {
-        let Some(p) = proposals.get(&d.autotask_id) else {
-            continue;
-        };
-        for (column, written) in &p.cells {
-            if let Some(read) = d.cells.get(column) {
-                if read.trim() != written.trim() {
-                    edited
-                        .entry((d.file.clone(), column.clone()))
-                        .or_default()
-                        .push(d.row);
-                }
-            }
-        }
-    }
-    edited
-        .into_iter()
-        .map(|((file, column), mut rows)| {
-            rows.sort_unstable();
-            let shown: Vec<String> = rows.iter().take(10).map(u64::to_string).collect();
-            format!(
-                "{file}: column {column} was changed in row(s) {}{}; ignored (only action and \
-                 passportal_id decide; what is created comes from the Autotask extract)",
-                shown.join(", "),
-                if rows.len() > 10 { ", ..." } else { "" }
-            )
-        })
-        .collect()
 }
 
 /// The company of each staged child record.
@@ -297,13 +265,17 @@ enum CompanyFate {
     Pending,
 }
 
+/// Where each entity's rows were read: Autotask id → (file, row).
+pub type Locations = BTreeMap<Entity, HashMap<i64, (String, u64)>>;
+
 /// Children follow their company's final decision: a child of an excluded company is excluded
 /// with it (a warning says how many), a matched child must be a document of its company's
-/// client.
+/// client (else the child's own row is named).
 pub fn children_follow_parents(
     run: &Run,
     plans: &mut BTreeMap<Entity, EntityPlan>,
     ledger: &Ledger,
+    locations: &Locations,
     problems: &mut Vec<Problem>,
     warnings: &mut Vec<String>,
 ) -> Result<(), PlanError> {
@@ -343,6 +315,18 @@ pub fn children_follow_parents(
                 .flatten()
                 .and_then(|c| fate.get(&c))
         };
+        let at_row = |id: i64, column: &str, message: String| {
+            let (file, row) = locations.get(&entity).and_then(|l| l.get(&id)).map_or(
+                (review::table_path(entity, Action::Match), None),
+                |(f, r)| (f.clone(), Some(*r)),
+            );
+            Problem {
+                file,
+                row,
+                column: Some(column.into()),
+                message,
+            }
+        };
         let mut followed = 0;
         let mut keep_create = Vec::new();
         for id in std::mem::take(&mut plan.create) {
@@ -366,28 +350,26 @@ pub fn children_follow_parents(
                 }
                 Some(CompanyFate::Pending) => plan.pending.push(l.autotask_id),
                 Some(CompanyFate::Client(c)) if Some(*c) == client => keep_link.push(l),
-                Some(CompanyFate::Client(c)) => problems.push(Problem {
-                    file: review::table_path(entity, Action::Match),
-                    row: None,
-                    column: Some(review::PASSPORTAL_ID.into()),
-                    message: format!(
-                        "Autotask id {}: document {} belongs to client {}, but its company is \
-                         linked to client {c}",
-                        l.autotask_id,
+                Some(CompanyFate::Client(c)) => problems.push(at_row(
+                    l.autotask_id,
+                    review::PASSPORTAL_ID,
+                    format!(
+                        "Passportal id {} is a document of client {}, but this record's company \
+                         is linked to client {c}: a record stays under its own company (choose a \
+                         document of client {c}, or create)",
                         l.passportal_id,
                         client.map_or("(unknown)".into(), |c| c.to_string())
                     ),
-                }),
-                Some(CompanyFate::Created) => problems.push(Problem {
-                    file: review::table_path(entity, Action::Match),
-                    row: None,
-                    column: Some(review::ACTION.into()),
-                    message: format!(
-                        "Autotask id {}: its company will be created, so it cannot be matched to \
+                )),
+                Some(CompanyFate::Created) => problems.push(at_row(
+                    l.autotask_id,
+                    review::ACTION,
+                    format!(
+                        "this record's company will be created, so it cannot be matched to \
                          document {} of another client (use create)",
-                        l.autotask_id, l.passportal_id
+                        l.passportal_id
                     ),
-                }),
+                )),
             }
         }
         plan.link = keep_link;

@@ -3,11 +3,15 @@
 //! Written so they open cleanly in Excel and Google Sheets, read back whatever a spreadsheet did
 //! to them, or refused naming file, row and column.
 
+mod columns;
 mod read;
+mod rows;
 pub mod workbook;
 mod write;
 
-pub use read::{read_decisions, table_files, Decision, Problem, ReviewError};
+pub use columns::{role, same_text, Role, NOTES, PASSPORTAL_NAME};
+pub use read::{read_decisions, read_tables, table_files, Decision, Problem, ReviewError, Tables};
+pub use rows::{check_rows, Written};
 pub use write::{
     informational_cells, layout, row_cells, spreadsheet_csv, write_csv, write_tables, EntityTables,
     TableFiles,
@@ -22,16 +26,13 @@ pub const PASSPORTAL_ID: &str = "passportal_id";
 pub const AUTOTASK_ID: &str = "autotask_id";
 pub const RUN_ID: &str = "run_id";
 
-/// The columns that carry decisions (and identity); every other column is for reading only.
-pub const DECISION_COLUMNS: &[&str] = &[ACTION, PASSPORTAL_ID, AUTOTASK_ID, RUN_ID];
-
 /// The columns every table has, in order; entity-specific context columns follow, then `run_id`.
 pub const LEADING_COLUMNS: &[&str] = &[
     ACTION,
     PASSPORTAL_ID,
     AUTOTASK_ID,
     "autotask_name",
-    "passportal_name",
+    PASSPORTAL_NAME,
     "score",
     "method",
     "reason",

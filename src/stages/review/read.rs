@@ -3,13 +3,12 @@
 //! files, extra columns, blank rows, `action` in any case. Anything else is refused naming the
 //! file, row and column.
 
+use super::columns::{role, Role, REQUIRED};
 use super::workbook;
-use super::{
-    table_path, unescape_cell, ACTION, AUTOTASK_ID, DECISION_COLUMNS, PASSPORTAL_ID, RUN_ID,
-};
+use super::{table_path, unescape_cell, ACTION, AUTOTASK_ID, PASSPORTAL_ID, RUN_ID};
 use crate::model::decision::Action;
 use crate::model::entity::Entity;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -60,12 +59,47 @@ pub enum ReviewError {
     Invalid(Vec<Problem>),
 }
 
+/// At most this many problems are listed per file; the rest are counted.
+const SHOWN_PER_FILE: usize = 50;
+
+/// Every problem, file by file (in the order the files first appear), up to
+/// `SHOWN_PER_FILE` per file.
 fn list(problems: &[Problem]) -> String {
-    let mut s: Vec<String> = problems.iter().take(50).map(|p| format!("  {p}")).collect();
-    if problems.len() > 50 {
-        s.push(format!("  ... and {} more", problems.len() - 50));
+    let mut files: Vec<&str> = Vec::new();
+    for p in problems {
+        if !files.contains(&p.file.as_str()) {
+            files.push(&p.file);
+        }
+    }
+    let mut s = Vec::new();
+    for file in files {
+        let of_file: Vec<&Problem> = problems.iter().filter(|p| p.file == file).collect();
+        s.extend(
+            of_file
+                .iter()
+                .take(SHOWN_PER_FILE)
+                .map(|p| format!("  {p}")),
+        );
+        if of_file.len() > SHOWN_PER_FILE {
+            s.push(format!(
+                "  {file}: ... and {} more problem(s) in this file",
+                of_file.len() - SHOWN_PER_FILE
+            ));
+        }
     }
     s.join("\n")
+}
+
+/// The letter a spreadsheet shows above a 0-based column: A, ..., Z, AA, ...
+pub fn column_letter(index: usize) -> String {
+    let mut n = index + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII")
 }
 
 /// Decode file bytes: BOM stripped, UTF-8 if valid, else Windows-1252 (Excel's "CSV" format).
@@ -100,7 +134,6 @@ pub fn sniff_delimiter(text: &str) -> u8 {
         .map_or(b',', |c| c.0)
 }
 
-/// Read one table file; `run_id` is the run the tables must belong to.
 /// A CSV table as rows of cells with their 1-based line numbers, header first. Rows that are not
 /// valid CSV are reported as problems and left out.
 fn csv_rows(
@@ -138,14 +171,17 @@ fn csv_rows(
 }
 
 /// Decisions from a table's rows (header first). `escaped`: cells carry the CSV writer's
-/// formula escapes (a workbook's text cells do not).
+/// formula escapes (a workbook's text cells do not). `known`: the identifying columns the
+/// tables were written with, when the caller knows them (a column that is none of these is
+/// refused). Autotask ids of rows that were read but refused go into `seen`.
 fn parse_table(
     rel: &str,
     rows: Vec<(u64, Vec<String>)>,
     run_id: &str,
     escaped: bool,
-    problems: &mut Vec<Problem>,
-) -> Vec<Decision> {
+    known: Option<&BTreeSet<String>>,
+    out: &mut Tables,
+) {
     let problem = |row: Option<u64>, column: Option<&str>, message: String| Problem {
         file: rel.to_string(),
         row,
@@ -159,61 +195,95 @@ fn parse_table(
             v.to_string()
         }
     };
-    let mut rows = rows.into_iter();
-    let Some((_, headers)) = rows.next() else {
-        problems.push(problem(
+    let rows: Vec<(u64, Vec<String>)> = rows.into_iter().collect();
+    let Some((header_row, headers)) = rows.first().cloned() else {
+        out.problems.push(problem(
             Some(1),
             None,
             "the table is empty (no header)".into(),
         ));
-        return Vec::new();
+        return;
     };
-    let index: HashMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            (
-                h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase(),
-                i,
-            )
-        })
-        .collect();
-    let mut missing = false;
-    for required in [ACTION, AUTOTASK_ID, PASSPORTAL_ID, RUN_ID] {
-        if !index.contains_key(required) {
-            problems.push(problem(
-                Some(1),
+    let rows = &rows[1..];
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut header_ok = true;
+    for (i, h) in headers.iter().enumerate() {
+        let name = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+        if name.is_empty() {
+            if let Some((row, _)) = rows
+                .iter()
+                .find(|(_, r)| r.get(i).is_some_and(|c| !c.trim().is_empty()))
+            {
+                out.problems.push(problem(
+                    Some(*row),
+                    Some(&column_letter(i)),
+                    "this column has no header but holds data: remove the column".into(),
+                ));
+                header_ok = false;
+            }
+            continue;
+        }
+        if let Some(first) = index.get(&name) {
+            out.problems.push(problem(
+                Some(header_row),
+                Some(&name),
+                format!(
+                    "the column {name} appears twice (columns {} and {}): keep one",
+                    column_letter(*first),
+                    column_letter(i)
+                ),
+            ));
+            header_ok = false;
+            continue;
+        }
+        let unknown = known.is_some_and(|k| role(&name) == Role::Identifying && !k.contains(&name));
+        if unknown {
+            out.problems.push(problem(
+                Some(header_row),
+                Some(&name),
+                format!(
+                    "{name:?} (column {}) is not a column of this table: remove it (free text \
+                     goes in a column named {})",
+                    column_letter(i),
+                    super::NOTES
+                ),
+            ));
+            header_ok = false;
+            continue;
+        }
+        index.insert(name, i);
+    }
+    for required in REQUIRED {
+        if !index.contains_key(*required) {
+            out.problems.push(problem(
+                Some(header_row),
                 Some(required),
                 "required column is missing".into(),
             ));
-            missing = true;
+            header_ok = false;
         }
     }
-    if missing {
-        return Vec::new();
+    if !header_ok {
+        // The rows are there, only the header is wrong: their records are not missing.
+        if let Some(i) = index.get(AUTOTASK_ID) {
+            out.seen.extend(
+                rows.iter()
+                    .filter_map(|(_, r)| parse_id(&unescape(r.get(*i).map_or("", |c| c.trim()))))
+                    .flatten(),
+            );
+        }
+        return;
     }
-    let mut out = Vec::new();
     for (row, record) in rows {
+        let row = *row;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         let cell = |name: &str| unescape(record.get(index[name]).map_or("", |c| c.trim()));
-        let action_text = cell(ACTION);
-        let action = match Action::parse(&action_text) {
-            Some(a) => a,
-            None => {
-                problems.push(problem(
-                    Some(row),
-                    Some(ACTION),
-                    format!("unknown action {action_text:?}: use match, create or exclude"),
-                ));
-                continue;
-            }
-        };
         let autotask_id = match parse_id(&cell(AUTOTASK_ID)) {
             Some(Some(id)) => id,
             _ => {
-                problems.push(problem(
+                out.problems.push(problem(
                     Some(row),
                     Some(AUTOTASK_ID),
                     format!("{:?} is not an Autotask id", cell(AUTOTASK_ID)),
@@ -221,10 +291,23 @@ fn parse_table(
                 continue;
             }
         };
+        out.seen.insert(autotask_id);
+        let action_text = cell(ACTION);
+        let action = match Action::parse(&action_text) {
+            Some(a) => a,
+            None => {
+                out.problems.push(problem(
+                    Some(row),
+                    Some(ACTION),
+                    format!("unknown action {action_text:?}: use match, create or exclude"),
+                ));
+                continue;
+            }
+        };
         let passportal_id = match parse_id(&cell(PASSPORTAL_ID)) {
             Some(id) => id,
             None => {
-                problems.push(problem(
+                out.problems.push(problem(
                     Some(row),
                     Some(PASSPORTAL_ID),
                     format!("{:?} is not a Passportal id", cell(PASSPORTAL_ID)),
@@ -234,7 +317,7 @@ fn parse_table(
         };
         let row_run = cell(RUN_ID);
         if row_run != run_id {
-            problems.push(problem(
+            out.problems.push(problem(
                 Some(row),
                 Some(RUN_ID),
                 format!("this row belongs to run {row_run:?}, not to run {run_id}"),
@@ -243,10 +326,10 @@ fn parse_table(
         }
         let cells = index
             .iter()
-            .filter(|(name, _)| !DECISION_COLUMNS.contains(&name.as_str()))
+            .filter(|(name, _)| !matches!(role(name), Role::Decision | Role::Key | Role::Run))
             .map(|(name, i)| (name.clone(), unescape(record.get(*i).map_or("", |c| c))))
             .collect();
-        out.push(Decision {
+        out.decisions.push(Decision {
             action,
             autotask_id,
             passportal_id,
@@ -255,15 +338,16 @@ fn parse_table(
             cells,
         });
     }
-    out
 }
 
-/// Line numbers (1-based, as a spreadsheet shows rows) of byte offsets, counted from the text
-/// itself: the csv crate's own line count lags behind on CRLF files.
+/// Row numbers as a spreadsheet shows them (1-based, header row 1) of byte offsets where
+/// records start: every line break outside quotes ends a row (a blank line is a row too), a line
+/// break inside a quoted cell does not.
 struct LineCounter<'a> {
     bytes: &'a [u8],
     offset: usize,
     line: u64,
+    quoted: bool,
 }
 
 impl<'a> LineCounter<'a> {
@@ -272,21 +356,26 @@ impl<'a> LineCounter<'a> {
             bytes: text.as_bytes(),
             offset: 0,
             line: 1,
+            quoted: false,
         }
     }
 
-    /// The line of a byte offset; offsets must not decrease between calls.
+    /// The row of a byte offset; offsets must not decrease between calls.
     fn line_at(&mut self, offset: u64) -> u64 {
         let mut offset = (offset as usize).min(self.bytes.len());
-        // After a CRLF the reader reports the record as starting at the LF.
-        if self.bytes.get(offset) == Some(&b'\n') {
+        // The reader may report a record as starting at the line break before it (the LF of a
+        // CRLF, a skipped blank line): a record never starts with one.
+        while matches!(self.bytes.get(offset), Some(b'\r' | b'\n')) {
             offset += 1;
         }
         if offset >= self.offset {
-            self.line += self.bytes[self.offset..offset]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64;
+            for b in &self.bytes[self.offset..offset] {
+                match b {
+                    b'"' => self.quoted = !self.quoted,
+                    b'\n' if !self.quoted => self.line += 1,
+                    _ => {}
+                }
+            }
             self.offset = offset;
         }
         self.line
@@ -304,31 +393,39 @@ fn parse_id(s: &str) -> Option<Option<i64>> {
     s.parse::<i64>().ok().map(Some)
 }
 
+/// What the three action tables of an entity say: the rows read as decisions, the problems
+/// local to a row or a header (each located), and the Autotask ids of every row read, refused
+/// or not (so a refused row is not also reported missing).
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub decisions: Vec<Decision>,
+    pub problems: Vec<Problem>,
+    pub seen: BTreeSet<i64>,
+}
+
 /// Read the three action tables of an entity (from the run's workbook when it has one, else the
-/// CSV files). Problems local to a row (unparseable cells, a foreign run) are collected and
-/// returned as one error; cross-row checks are the plan's.
-pub fn read_decisions(
+/// CSV files). `known`: the identifying columns the tables were written with, if known (another
+/// column is refused). Cross-row checks are the plan's.
+pub fn read_tables(
     run_dir: &Path,
     run_id: &str,
     entity: Entity,
-) -> Result<Vec<Decision>, ReviewError> {
-    let mut problems = Vec::new();
-    let mut decisions = Vec::new();
+    known: Option<&BTreeSet<String>>,
+) -> Result<Tables, ReviewError> {
+    let mut out = Tables::default();
     for action in Action::ALL {
         if workbook::has_workbook(run_dir) {
             let rel = workbook::location(entity, action);
             let sheet = workbook::sheet_name(entity, action.as_str());
             match workbook::read_sheet(&run_dir.join(workbook::WORKBOOK), &sheet) {
-                Ok(Some(rows)) => {
-                    decisions.extend(parse_table(&rel, rows, run_id, false, &mut problems))
-                }
-                Ok(None) => problems.push(Problem {
+                Ok(Some(rows)) => parse_table(&rel, rows, run_id, false, known, &mut out),
+                Ok(None) => out.problems.push(Problem {
                     file: workbook::WORKBOOK.into(),
                     row: None,
                     column: None,
                     message: format!("the sheet {sheet} is missing"),
                 }),
-                Err(e) => problems.push(Problem {
+                Err(e) => out.problems.push(Problem {
                     file: workbook::WORKBOOK.into(),
                     row: None,
                     column: None,
@@ -337,14 +434,24 @@ pub fn read_decisions(
             }
         } else {
             let rel = table_path(entity, action);
-            let rows = csv_rows(&run_dir.join(&rel), &rel, &mut problems)?;
-            decisions.extend(parse_table(&rel, rows, run_id, true, &mut problems));
+            let rows = csv_rows(&run_dir.join(&rel), &rel, &mut out.problems)?;
+            parse_table(&rel, rows, run_id, true, known, &mut out);
         }
     }
-    if problems.is_empty() {
-        Ok(decisions)
+    Ok(out)
+}
+
+/// The decisions of an entity's three tables, or every problem local to a row or header.
+pub fn read_decisions(
+    run_dir: &Path,
+    run_id: &str,
+    entity: Entity,
+) -> Result<Vec<Decision>, ReviewError> {
+    let tables = read_tables(run_dir, run_id, entity, None)?;
+    if tables.problems.is_empty() {
+        Ok(tables.decisions)
     } else {
-        Err(ReviewError::Invalid(problems))
+        Err(ReviewError::Invalid(tables.problems))
     }
 }
 
@@ -369,6 +476,32 @@ mod tests {
         assert_eq!(sniff_delimiter("\"a;b\",c,d\n"), b',');
         assert_eq!(decode_text(b"\xEF\xBB\xBFcaf\xC3\xA9"), "café");
         assert_eq!(decode_text(b"caf\xE9"), "café");
+    }
+
+    #[test]
+    fn rows_are_counted_as_a_spreadsheet_shows_them() {
+        let text = "h1,h2\r\n\"two\r\nlines\",x\r\n\r\nlast,\"a \"\"q\"\"\"\r\nend,y\r\n";
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut lines = LineCounter::new(text);
+        let rows: Vec<(u64, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (
+                    lines.line_at(r.position().unwrap().byte()),
+                    r[0].to_string(),
+                )
+            })
+            .collect();
+        let want = [(1, "h1"), (2, "two\r\nlines"), (4, "last"), (5, "end")];
+        let want: Vec<(u64, String)> = want.iter().map(|(n, s)| (*n, s.to_string())).collect();
+        assert_eq!(rows, want);
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
     }
 
     #[test]

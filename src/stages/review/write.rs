@@ -1,7 +1,8 @@
 //! Writing the review tables: UTF-8 with BOM (Excel reads it as UTF-8), quoted where needed,
 //! columns in a fixed order with the decision columns first, formula-looking cells escaped.
 
-use super::{candidates_path, escape_cell, table_path, DECISION_COLUMNS, LEADING_COLUMNS, RUN_ID};
+use super::columns::{role, Role};
+use super::{candidates_path, escape_cell, table_path, LEADING_COLUMNS, RUN_ID};
 use crate::model::decision::{Action, Candidate, CandidateRow, Method, ReviewRow};
 use crate::model::entity::Entity;
 use crate::store::staging::{write_atomic, StagingError};
@@ -71,11 +72,11 @@ pub fn row_cells(r: &ReviewRow) -> Vec<(String, String)> {
 
 /// The cells an analyst reads but does not decide with (everything but `action`,
 /// `passportal_id`, `autotask_id` and `run_id`), as JSON: kept beside the proposals so the plan
-/// can warn when a spreadsheet changed one.
+/// can refuse a row that no longer shows its own record.
 pub fn informational_cells(r: &ReviewRow) -> String {
     let map: BTreeMap<String, String> = row_cells(r)
         .into_iter()
-        .filter(|(k, _)| !DECISION_COLUMNS.contains(&k.as_str()))
+        .filter(|(k, _)| matches!(role(k), Role::Identifying | Role::ShowsDecision))
         .collect();
     serde_json::to_string(&map).expect("serialises")
 }
