@@ -1,8 +1,8 @@
 //! What each column of a review table is for: the one place that says which cells an analyst
 //! decides with, which identify the row (and must still agree with what the run staged), and
 //! how a read-back cell is compared with the cell as written. The reader, the row checks and the
-//! plan all ask here (until the model's per-entity schema table says it, this follows what the
-//! review writer writes).
+//! plan all ask here. The entity's own columns are those the schema table (`model::schema`)
+//! marks `shown`: read-only, so they identify the row like every column but the decisions.
 
 use super::{ACTION, AUTOTASK_ID, PASSPORTAL_ID, RUN_ID};
 
