@@ -119,17 +119,6 @@ fn candidates_for_all(index: &ClientIndex, input: &CompanyInput) -> Vec<Vec<Cand
     })
 }
 
-fn context(c: &CompanyRow) -> Vec<(&'static str, String)> {
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    vec![
-        ("company_type", s(&c.company_type_label)),
-        ("is_active", c.is_active.to_string()),
-        ("city", s(&c.city)),
-        ("phone", s(&c.phone)),
-        ("web_address", s(&c.web_address)),
-    ]
-}
-
 /// Propose an action for every Autotask company.
 pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
     let clients_by_id: HashMap<i64, &Client> = input.clients.iter().map(|c| (c.id, c)).collect();
@@ -161,7 +150,7 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
             autotask_name: company.name.clone(),
             reason: String::new(),
             remembered: false,
-            context: context(company),
+            context: Vec::new(),
         };
         let link = input.links.get(&AutotaskId(company.id));
         if let Some(client) = link.and_then(|l| clients_by_id.get(&l.passportal_id.0)) {

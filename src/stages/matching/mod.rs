@@ -5,6 +5,9 @@
 pub mod assign;
 pub mod children;
 pub mod companies;
+pub mod compare;
+pub mod contacts;
+pub mod fs;
 pub mod fuzzy;
 pub mod normalize;
 pub mod people;
