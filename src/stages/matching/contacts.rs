@@ -204,34 +204,43 @@ fn shares<'a>(values: impl Iterator<Item = &'a Option<String>>) -> HashMap<&'a s
     counts
 }
 
-/// Score contacts against the documents of their clients: `queries` are (contact, client id),
-/// `docs` the documents by client. One `Scored` per query, in order.
-pub fn score_contacts(
-    queries: &[(&ContactRow, i64)],
-    docs: &HashMap<i64, Vec<&DocumentRow>>,
-) -> Vec<Scored> {
-    let people: Vec<Person> = queries.iter().map(|(c, _)| Person::of_contact(c)).collect();
-    let doc_people: HashMap<i64, Vec<Person>> = docs
-        .iter()
-        .map(|(client, ds)| (*client, ds.iter().map(|d| Person::of_document(d)).collect()))
-        .collect();
-    let mut postings: HashMap<i64, HashMap<String, Vec<u32>>> = HashMap::new();
-    for (client, ps) in &doc_people {
-        let index = postings.entry(*client).or_default();
-        for (i, p) in ps.iter().enumerate() {
-            for k in p.keys() {
-                index.entry(k).or_default().push(i as u32);
+/// Both sides folded, and each client's documents indexed by blocking key.
+struct Prepared {
+    people: Vec<Person>,
+    doc_people: HashMap<i64, Vec<Person>>,
+    postings: HashMap<i64, HashMap<String, Vec<u32>>>,
+}
+
+impl Prepared {
+    fn new(queries: &[(&ContactRow, i64)], docs: &HashMap<i64, Vec<&DocumentRow>>) -> Prepared {
+        let people = queries.iter().map(|(c, _)| Person::of_contact(c)).collect();
+        let doc_people: HashMap<i64, Vec<Person>> = docs
+            .iter()
+            .map(|(client, ds)| (*client, ds.iter().map(|d| Person::of_document(d)).collect()))
+            .collect();
+        let mut postings: HashMap<i64, HashMap<String, Vec<u32>>> = HashMap::new();
+        for (client, ps) in &doc_people {
+            let index = postings.entry(*client).or_default();
+            for (i, p) in ps.iter().enumerate() {
+                for k in p.keys() {
+                    index.entry(k).or_default().push(i as u32);
+                }
             }
         }
+        Prepared {
+            people,
+            doc_people,
+            postings,
+        }
     }
-    // Blocked pairs (query, document index within its client) and their vectors.
-    let mut blocked: Vec<Vec<(u32, Gamma, bool)>> = Vec::with_capacity(queries.len());
-    for (q, (_, client)) in people.iter().zip(queries) {
-        let (Some(index), Some(ps)) = (postings.get(client), doc_people.get(client)) else {
-            blocked.push(Vec::new());
-            continue;
+
+    /// The union of the blocking rules: indexes (within the client's documents) of the
+    /// documents sharing a key with query `q`.
+    fn block(&self, q: usize, client: i64) -> Vec<u32> {
+        let Some(index) = self.postings.get(&client) else {
+            return Vec::new();
         };
-        let mut found: Vec<u32> = q
+        let mut found: Vec<u32> = self.people[q]
             .keys()
             .iter()
             .filter_map(|k| index.get(k))
@@ -241,17 +250,56 @@ pub fn score_contacts(
             .collect();
         found.sort_unstable();
         found.dedup();
-        blocked.push(
-            found
+        found
+    }
+}
+
+/// The documents the blocking rules pair each query with (their Passportal ids), for measuring
+/// how many true pairs the blocking keeps.
+pub fn blocked_candidates(
+    queries: &[(&ContactRow, i64)],
+    docs: &HashMap<i64, Vec<&DocumentRow>>,
+) -> Vec<Vec<i64>> {
+    let prepared = Prepared::new(queries, docs);
+    queries
+        .iter()
+        .enumerate()
+        .map(|(q, (_, client))| {
+            prepared
+                .block(q, *client)
+                .into_iter()
+                .map(|i| docs[client][i as usize].id)
+                .collect()
+        })
+        .collect()
+}
+
+/// Score contacts against the documents of their clients: `queries` are (contact, client id),
+/// `docs` the documents by client. One `Scored` per query, in order.
+pub fn score_contacts(
+    queries: &[(&ContactRow, i64)],
+    docs: &HashMap<i64, Vec<&DocumentRow>>,
+) -> Vec<Scored> {
+    let prepared = Prepared::new(queries, docs);
+    let (people, doc_people) = (&prepared.people, &prepared.doc_people);
+    // Blocked pairs (document index within its client) per query, and their vectors.
+    let blocked: Vec<Vec<(u32, Gamma, bool)>> = queries
+        .iter()
+        .enumerate()
+        .map(|(q, (_, client))| {
+            prepared
+                .block(q, *client)
                 .into_iter()
                 .map(|i| {
-                    let (g, swap) = gamma(q, &ps[i as usize]);
+                    let (g, swap) = gamma(&people[q], &doc_people[client][i as usize]);
                     (i, g, swap)
                 })
-                .collect(),
-        );
-    }
-    let all_docs: Vec<&Person> = doc_people.values().flatten().collect();
+                .collect()
+        })
+        .collect();
+    let mut clients: Vec<i64> = doc_people.keys().copied().collect();
+    clients.sort_unstable();
+    let all_docs: Vec<&Person> = clients.iter().flat_map(|c| &doc_people[c]).collect();
     let random: Vec<Gamma> = random_pairs(people.len(), all_docs.len(), RANDOM_PAIRS)
         .into_iter()
         .map(|(a, b)| gamma(&people[a], all_docs[b]).0)
@@ -261,7 +309,13 @@ pub fn score_contacts(
         .flatten()
         .map(|(_, g, _)| g.clone())
         .collect();
-    let model = Model::fit(fields(), &gammas, &random);
+    // Every pair a record could be matched with: each query against its client's documents.
+    let all_pairs: usize = queries
+        .iter()
+        .map(|(_, client)| doc_people.get(client).map_or(0, Vec::len))
+        .sum();
+    let max_matches = people.len().min(all_docs.len());
+    let model = Model::fit(fields(), &gammas, &random, max_matches, all_pairs);
     let first_tf = shares(
         people
             .iter()
@@ -277,7 +331,7 @@ pub fn score_contacts(
 
     queries
         .iter()
-        .zip(&people)
+        .zip(people)
         .zip(blocked)
         .map(|(((_, client), q), pairs)| {
             if pairs.is_empty() {

@@ -63,8 +63,18 @@ fn level_shares(
 
 impl Model {
     /// Fit a model: `u` from the comparison vectors of random pairs, then `m` and the prior by EM
-    /// over the blocked pairs' vectors (with `u` held).
-    pub fn fit(fields: Vec<Field>, blocked: &[Gamma], random: &[Gamma]) -> Model {
+    /// over the blocked pairs' vectors (with `u` held). The prior is the match share of *all*
+    /// `all_pairs` pairs the records could form (the pairs the blocking left out are taken as
+    /// non-matches), at most `max_matches` of them (links are one-to-one). Measured against all
+    /// pairs, a pair that shares only a common surname stays unlikely, so such pairs (which agree
+    /// more than random pairs do, having been blocked on it) cannot become a class of their own.
+    pub fn fit(
+        fields: Vec<Field>,
+        blocked: &[Gamma],
+        random: &[Gamma],
+        max_matches: usize,
+        all_pairs: usize,
+    ) -> Model {
         let u = level_shares(&fields, random, None, false);
         let m = level_shares(&fields, &[], None, true);
         let mut model = Model {
@@ -76,14 +86,17 @@ impl Model {
         if blocked.is_empty() {
             return model;
         }
+        let all_pairs = all_pairs.max(blocked.len()) as f64;
+        let ceiling = (max_matches as f64 / all_pairs).clamp(1e-9, 0.9);
+        model.prior = model.prior.min(ceiling);
         let mut w = vec![0.0; blocked.len()];
         for _ in 0..EM_ROUNDS {
             for (wi, g) in w.iter_mut().zip(blocked) {
                 *wi = model.probability(g, None);
             }
             model.m = level_shares(&model.fields, blocked, Some(&w), true);
-            let share = w.iter().sum::<f64>() / w.len() as f64;
-            model.prior = share.clamp(1e-4, 0.9);
+            let share = w.iter().sum::<f64>() / all_pairs;
+            model.prior = share.clamp(1e-9, ceiling);
         }
         model
     }
@@ -174,7 +187,7 @@ mod tests {
             })
             .collect();
         let random: Vec<Gamma> = (0..1000).map(|_| vec![Some(2), Some(1)]).collect();
-        let model = Model::fit(fields(), &blocked, &random);
+        let model = Model::fit(fields(), &blocked, &random, 50, 200);
         let both = model.probability(&vec![Some(0), Some(0)], None);
         let name_only = model.probability(&vec![Some(0), None], None);
         let contradicted = model.probability(&vec![Some(0), Some(1)], None);
