@@ -360,3 +360,89 @@ pub fn match_children<T: ChildRecord>(records: &[T], scope: &ChildScope) -> Vec<
     assign(&mut rows, &pending, scope.thresholds);
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asset(id: i64, title: &str, autotask_id: Option<i64>) -> DocumentRow {
+        DocumentRow {
+            id,
+            client_id: 7,
+            doc_type: "asset".into(),
+            title: title.into(),
+            autotask_id,
+            serial_number: Some("SN-1".into()),
+            ..DocumentRow::default()
+        }
+    }
+
+    #[test]
+    fn a_document_carrying_the_autotask_id_is_the_match_outright() {
+        let items = [
+            ConfigurationItemRow {
+                id: 42,
+                company_id: Some(1),
+                reference_title: Some("WS-01".into()),
+                serial_number: Some("SN-1".into()),
+                is_active: true,
+                ..ConfigurationItemRow::default()
+            },
+            ConfigurationItemRow {
+                id: 43,
+                company_id: Some(1),
+                reference_title: Some("WS-01".into()),
+                serial_number: Some("SN-1".into()),
+                is_active: true,
+                ..ConfigurationItemRow::default()
+            },
+        ];
+        // Same title and serial on all three; only 100 says whose it is.
+        let docs = [
+            asset(100, "WS-01", Some(42)),
+            asset(101, "WS-01", None),
+            asset(102, "WS-01", None),
+        ];
+        let parents = HashMap::from([(
+            1,
+            Parent::Linked {
+                client_id: 7,
+                name: "Acme".into(),
+            },
+        )]);
+        let none = |_: i64| None;
+        let rows = match_children(
+            &items,
+            &ChildScope {
+                documents: &docs,
+                parents: &parents,
+                links: &BTreeMap::new(),
+                include_inactive: false,
+                thresholds: Thresholds::default(),
+                exclusion: &none,
+            },
+        );
+        let best = rows[0].best.as_ref().expect("matched");
+        assert_eq!(rows[0].action, Action::Match, "{}", rows[0].reason);
+        assert_eq!((best.passportal_id, best.method), (100, Method::Id));
+        assert!(rows[0].runner_up.is_none());
+        // The other record never sees 100; its look-alikes tie, so it waits for review.
+        assert_ne!(rows[1].best.as_ref().map(|c| c.passportal_id), Some(100));
+        assert_eq!(rows[1].action, Action::Create);
+        assert!(
+            rows[1].reason.starts_with("ambiguous"),
+            "{}",
+            rows[1].reason
+        );
+        // Parent columns only: the lead derives the entity's own columns.
+        let names: Vec<&str> = rows[0].context.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "autotask_company_id",
+                "company_name",
+                "passportal_client_id"
+            ]
+        );
+    }
+}
