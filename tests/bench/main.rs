@@ -3,6 +3,7 @@
 //! printing wall time and request counts; README's performance table comes from here.
 
 mod extract;
+mod febrl;
 mod load;
 mod matching;
 mod quality;
@@ -120,5 +121,8 @@ fn main() {
     }
     if wanted("quality") {
         child("quality");
+    }
+    if wanted("febrl") {
+        febrl::run();
     }
 }

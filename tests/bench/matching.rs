@@ -41,13 +41,22 @@ pub fn companies(n: usize) {
             name: c.name.clone(),
         })
         .collect();
+    let docs: Vec<_> = msp
+        .passportal
+        .documents
+        .iter()
+        .filter(|d| d.doc_type != atpp::sim::generator::DocType::Asset)
+        .map(document_row)
+        .collect();
     let started = Instant::now();
+    let evidence = atpp::stages::matching::companies::evidence_from(docs.iter());
     let out = match_companies(&CompanyInput {
         companies: &rows,
         clients: &clients,
         links: &BTreeMap::new(),
         sync: &SyncConfig::default(),
         thresholds: Thresholds::default(),
+        evidence: &evidence,
     });
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -103,6 +112,7 @@ pub fn assets() {
         links: &links,
         sync: &SyncConfig::default(),
         thresholds: Thresholds::default(),
+        evidence: &Default::default(),
     });
     let parents = parents_from(&company_rows);
     let none = |_: i64| None;

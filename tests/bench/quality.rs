@@ -69,6 +69,20 @@ pub fn measure(rows: &[ReviewRow], true_pairs: &BTreeMap<i64, i64>) -> Quality {
     q
 }
 
+/// The clients' evidence as the match stage joins it: their location and contact documents.
+pub fn evidence_of(
+    msp: &Msp,
+) -> std::collections::HashMap<i64, atpp::stages::matching::companies::Evidence> {
+    let docs: Vec<DocumentRow> = msp
+        .passportal
+        .documents
+        .iter()
+        .filter(|d| d.doc_type != DocType::Asset)
+        .map(document_row)
+        .collect();
+    atpp::stages::matching::companies::evidence_from(docs.iter())
+}
+
 /// A generated company as the extract stages it.
 pub fn company_row(c: &AtCompany) -> CompanyRow {
     CompanyRow {
@@ -106,6 +120,7 @@ pub fn company_quality(msp: &Msp, thresholds: Thresholds) -> Quality {
         links: &BTreeMap::new(),
         sync: &SyncConfig::default(),
         thresholds,
+        evidence: &evidence_of(msp),
     });
     let truth = &msp.truth.companies;
     let mut pairs = truth.matches.clone();
@@ -148,6 +163,7 @@ pub fn entity_quality(
         links: &links,
         sync: &sync,
         thresholds: t.companies,
+        evidence: &evidence_of(msp),
     });
     out.insert(
         Entity::Companies,

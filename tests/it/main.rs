@@ -5,6 +5,8 @@ mod architecture;
 mod credentials;
 mod end_to_end;
 mod extract_autotask;
+#[path = "../bench/febrl.rs"]
+mod febrl;
 mod hardening;
 mod harness;
 mod listing_faults;

@@ -51,3 +51,18 @@ fn every_entity_meets_the_quality_goals() {
         );
     }
 }
+
+/// The independent FEBRL data (not committed: `tests/bench/fetch_febrl.sh DIR`), on demand:
+/// `ATPP_FEBRL_DIR=DIR cargo test --test it febrl -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs the FEBRL data sets: set ATPP_FEBRL_DIR"]
+fn febrl_people_meet_the_quality_goals() {
+    for f in crate::febrl::run() {
+        assert!(f.auto_precision() >= 0.995, "{f:?}");
+        assert!(f.f1() >= 0.97, "{f:?}");
+        assert!(
+            f.blocking_kept as f64 >= 0.995 * f.true_pairs as f64,
+            "{f:?}"
+        );
+    }
+}

@@ -1,12 +1,13 @@
 //! Contacts, locations and configuration items → documents, only within the Passportal client
-//! their company is linked to (or will be created as). Contacts by e-mail, then name with phone
-//! as supporting evidence; locations by name, then address; assets by serial number, then name.
+//! their company is linked to (or will be created as). A document whose `Autotask ID` names the
+//! record is its match outright; otherwise contacts are scored over all their fields
+//! (`contacts`), locations by name, then address; assets by serial number, then name.
 //! Children follow their company: a child of an excluded company is excluded with that reason,
 //! a child of a company to be created is created under it.
 
 use super::assign::{assign, rank};
+use super::contacts::{score_contacts, Scored};
 use super::normalize::words;
-use super::people::email_key;
 use super::{Action, Candidate, Method, ReviewRow};
 use crate::model::ids::AutotaskId;
 use crate::model::pipeline::Thresholds;
@@ -63,19 +64,31 @@ pub trait ChildRecord {
     fn company_id(&self) -> Option<i64>;
     fn is_active(&self) -> bool;
     fn display_name(&self) -> String;
-    /// Columns that help an analyst decide.
-    fn context(&self) -> Vec<(&'static str, String)>;
-    /// Candidates among the documents of its client.
-    fn candidates(&self, docs: &[&DocumentRow]) -> Vec<Candidate>;
+    /// Candidates of each (record, client id) among the documents of that client (`docs` by
+    /// client), scored together so a model can be fitted to all of them.
+    fn candidates_all(
+        queries: &[(&Self, i64)],
+        docs: &HashMap<i64, Vec<&DocumentRow>>,
+    ) -> Vec<Scored>;
+}
+
+/// Candidates of each query by a rule that looks at one record at a time.
+fn one_by_one<T>(
+    queries: &[(&T, i64)],
+    docs: &HashMap<i64, Vec<&DocumentRow>>,
+    rule: impl Fn(&T, &[&DocumentRow]) -> Vec<Candidate>,
+) -> Vec<Scored> {
+    queries
+        .iter()
+        .map(|(r, client)| Scored {
+            candidates: rank(rule(r, docs.get(client).map(Vec::as_slice).unwrap_or(&[]))),
+            reason: String::new(),
+        })
+        .collect()
 }
 
 fn text(s: &Option<String>) -> String {
     s.clone().unwrap_or_default()
-}
-
-fn digits(s: Option<&str>) -> Option<String> {
-    let d: String = s?.chars().filter(char::is_ascii_digit).collect();
-    (d.len() >= 7).then_some(d)
 }
 
 fn folded(s: Option<&str>) -> Option<String> {
@@ -113,13 +126,6 @@ fn cand(d: &DocumentRow, score: f64, method: Method) -> Candidate {
     }
 }
 
-fn id_candidates(id: i64, docs: &[&DocumentRow]) -> Vec<Candidate> {
-    docs.iter()
-        .filter(|d| d.autotask_id == Some(id))
-        .map(|d| cand(d, 100.0, Method::Id))
-        .collect()
-}
-
 impl ChildRecord for ContactRow {
     fn id(&self) -> i64 {
         self.id
@@ -135,46 +141,11 @@ impl ChildRecord for ContactRow {
             .trim()
             .to_string()
     }
-    fn context(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("email", text(&self.email_address)),
-            ("phone", text(&self.phone)),
-            ("title", text(&self.title)),
-        ]
-    }
-    fn candidates(&self, docs: &[&DocumentRow]) -> Vec<Candidate> {
-        let mut out = id_candidates(self.id, docs);
-        let emails: HashSet<String> = [&self.email_address, &self.email_address2]
-            .into_iter()
-            .filter_map(|e| email_key(e.as_deref()))
-            .collect();
-        let name = folded(Some(&self.display_name()));
-        let phone = digits(self.phone.as_deref()).or_else(|| digits(self.mobile_phone.as_deref()));
-        for d in docs {
-            let their_email = email_key(d.email.as_deref());
-            if their_email.as_ref().is_some_and(|e| emails.contains(e)) {
-                out.push(cand(d, 100.0, Method::Email));
-                continue;
-            }
-            let their_name = folded(Some(&format!(
-                "{} {}",
-                d.first_name.as_deref().unwrap_or_default(),
-                d.last_name.as_deref().unwrap_or_default()
-            )))
-            .or_else(|| folded(Some(&d.title)));
-            if name.is_none() || their_name != name {
-                continue;
-            }
-            let email_conflict = their_email.is_some() && !emails.is_empty();
-            let score = match (&phone, digits(d.phone.as_deref())) {
-                _ if email_conflict => 75.0,
-                (Some(a), Some(b)) if *a == b => 97.0,
-                (Some(_), Some(_)) => 85.0,
-                _ => 95.0,
-            };
-            out.push(cand(d, score, Method::Exact));
-        }
-        out
+    fn candidates_all(
+        queries: &[(&Self, i64)],
+        docs: &HashMap<i64, Vec<&DocumentRow>>,
+    ) -> Vec<Scored> {
+        score_contacts(queries, docs)
     }
 }
 
@@ -191,15 +162,17 @@ impl ChildRecord for LocationRow {
     fn display_name(&self) -> String {
         text(&self.name)
     }
-    fn context(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("address1", text(&self.address1)),
-            ("city", text(&self.city)),
-            ("is_primary", self.is_primary.to_string()),
-        ]
+    fn candidates_all(
+        queries: &[(&Self, i64)],
+        docs: &HashMap<i64, Vec<&DocumentRow>>,
+    ) -> Vec<Scored> {
+        one_by_one(queries, docs, Self::candidates)
     }
+}
+
+impl LocationRow {
     fn candidates(&self, docs: &[&DocumentRow]) -> Vec<Candidate> {
-        let mut out = id_candidates(self.id, docs);
+        let mut out = Vec::new();
         let name = folded(self.name.as_deref());
         let address = address_key(self.address1.as_deref());
         for d in docs {
@@ -234,15 +207,17 @@ impl ChildRecord for ConfigurationItemRow {
     fn display_name(&self) -> String {
         text(&self.reference_title)
     }
-    fn context(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("type", text(&self.configuration_item_type_label)),
-            ("serial_number", text(&self.serial_number)),
-            ("hostname", text(&self.rmm_device_audit_hostname)),
-        ]
+    fn candidates_all(
+        queries: &[(&Self, i64)],
+        docs: &HashMap<i64, Vec<&DocumentRow>>,
+    ) -> Vec<Scored> {
+        one_by_one(queries, docs, Self::candidates)
     }
+}
+
+impl ConfigurationItemRow {
     fn candidates(&self, docs: &[&DocumentRow]) -> Vec<Candidate> {
-        let mut out = id_candidates(self.id, docs);
+        let mut out = Vec::new();
         let serial = folded(self.serial_number.as_deref());
         let names: Vec<String> = [&self.reference_title, &self.rmm_device_audit_hostname]
             .into_iter()
@@ -289,15 +264,23 @@ pub fn match_children<T: ChildRecord>(records: &[T], scope: &ChildScope) -> Vec<
     let docs_by_id: HashMap<i64, &DocumentRow> =
         scope.documents.iter().map(|d| (d.id, d)).collect();
     let taken: HashSet<i64> = scope.links.values().map(|l| l.passportal_id.0).collect();
+    // A document whose `Autotask ID` names a record of this extract is that record's outright,
+    // never a look-alike's candidate.
+    let ours: HashSet<i64> = records.iter().map(ChildRecord::id).collect();
     let mut by_client: HashMap<i64, Vec<&DocumentRow>> = HashMap::new();
+    let mut carrying: HashMap<(i64, i64), Vec<&DocumentRow>> = HashMap::new();
     for d in scope.documents.iter().filter(|d| !taken.contains(&d.id)) {
-        by_client.entry(d.client_id).or_default().push(d);
+        match d.autotask_id.filter(|id| ours.contains(id)) {
+            Some(id) => carrying.entry((d.client_id, id)).or_default().push(d),
+            None => by_client.entry(d.client_id).or_default().push(d),
+        }
     }
     let mut rows = Vec::with_capacity(records.len());
     let mut pending = Vec::new();
+    let mut to_score: Vec<(usize, (&T, i64))> = Vec::new();
     for r in records {
         let parent = r.company_id().and_then(|c| scope.parents.get(&c));
-        let mut context = vec![
+        let context = vec![
             (
                 "autotask_company_id",
                 r.company_id().map(|c| c.to_string()).unwrap_or_default(),
@@ -314,7 +297,6 @@ pub fn match_children<T: ChildRecord>(records: &[T], scope: &ChildScope) -> Vec<
                 },
             ),
         ];
-        context.extend(r.context());
         let mut row = ReviewRow {
             action: Action::Create,
             best: None,
@@ -355,16 +337,112 @@ pub fn match_children<T: ChildRecord>(records: &[T], scope: &ChildScope) -> Vec<
         }
         match parent {
             Some(Parent::Linked { client_id, .. }) => {
-                let docs = by_client.get(client_id).map(Vec::as_slice).unwrap_or(&[]);
-                let mut ranked = rank(r.candidates(docs)).into_iter();
-                row.best = ranked.next();
-                row.runner_up = ranked.next();
+                if let Some(docs) = carrying.get(&(*client_id, r.id())) {
+                    let mut ids = docs.iter().map(|d| cand(d, 100.0, Method::Id));
+                    row.best = ids.next();
+                    row.runner_up = ids.next();
+                } else {
+                    to_score.push((rows.len(), (r, *client_id)));
+                }
                 pending.push(rows.len());
             }
             _ => row.reason = "its company will be created".into(),
         }
         rows.push(row);
     }
+    let queries: Vec<(&T, i64)> = to_score.iter().map(|(_, q)| *q).collect();
+    for ((i, _), scored) in to_score.iter().zip(T::candidates_all(&queries, &by_client)) {
+        let mut ranked = scored.candidates.into_iter();
+        rows[*i].best = ranked.next();
+        rows[*i].runner_up = ranked.next();
+        rows[*i].reason.push_str(&scored.reason);
+    }
     assign(&mut rows, &pending, scope.thresholds);
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asset(id: i64, title: &str, autotask_id: Option<i64>) -> DocumentRow {
+        DocumentRow {
+            id,
+            client_id: 7,
+            doc_type: "asset".into(),
+            title: title.into(),
+            autotask_id,
+            serial_number: Some("SN-1".into()),
+            ..DocumentRow::default()
+        }
+    }
+
+    #[test]
+    fn a_document_carrying_the_autotask_id_is_the_match_outright() {
+        let items = [
+            ConfigurationItemRow {
+                id: 42,
+                company_id: Some(1),
+                reference_title: Some("WS-01".into()),
+                serial_number: Some("SN-1".into()),
+                is_active: true,
+                ..ConfigurationItemRow::default()
+            },
+            ConfigurationItemRow {
+                id: 43,
+                company_id: Some(1),
+                reference_title: Some("WS-01".into()),
+                serial_number: Some("SN-1".into()),
+                is_active: true,
+                ..ConfigurationItemRow::default()
+            },
+        ];
+        // Same title and serial on all three; only 100 says whose it is.
+        let docs = [
+            asset(100, "WS-01", Some(42)),
+            asset(101, "WS-01", None),
+            asset(102, "WS-01", None),
+        ];
+        let parents = HashMap::from([(
+            1,
+            Parent::Linked {
+                client_id: 7,
+                name: "Acme".into(),
+            },
+        )]);
+        let none = |_: i64| None;
+        let rows = match_children(
+            &items,
+            &ChildScope {
+                documents: &docs,
+                parents: &parents,
+                links: &BTreeMap::new(),
+                include_inactive: false,
+                thresholds: Thresholds::default(),
+                exclusion: &none,
+            },
+        );
+        let best = rows[0].best.as_ref().expect("matched");
+        assert_eq!(rows[0].action, Action::Match, "{}", rows[0].reason);
+        assert_eq!((best.passportal_id, best.method), (100, Method::Id));
+        assert!(rows[0].runner_up.is_none());
+        // The other record never sees 100; its look-alikes tie, so it waits for review.
+        assert_ne!(rows[1].best.as_ref().map(|c| c.passportal_id), Some(100));
+        assert_eq!(rows[1].action, Action::Create);
+        assert!(
+            rows[1].reason.starts_with("ambiguous"),
+            "{}",
+            rows[1].reason
+        );
+        // Parent columns only: the lead derives the entity's own columns.
+        let names: Vec<&str> = rows[0].context.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "autotask_company_id",
+                "company_name",
+                "passportal_client_id"
+            ]
+        );
+    }
 }

@@ -1,14 +1,19 @@
 //! Companies → clients: an existing link first, then an identical name, then the normalised
+//! name, then the same name with a place qualifier on one side only (a suggestion), then a similar
 //! name; one Passportal client matched at most once (greedy by score), and never an automatic
-//! match when two candidates are equally good.
+//! match when two candidates are equally good. The client's evidence (phones and postal codes of
+//! its location and contact documents) is compared with the company's: a name whose evidence
+//! contradicts it (phone and postal code both differ, nothing agrees) is only a suggestion.
 
 use super::assign::{assign, rank};
+use super::compare::{fold, phone_digits};
 use super::fuzzy::{NameIndex, Scratch};
-use super::normalize::company_name;
+use super::normalize::{company_base, company_name};
 use super::{Action, Candidate, Method, ReviewRow};
 use crate::api::passportal::models::Client;
 use crate::model::ids::AutotaskId;
 use crate::model::pipeline::{SyncConfig, Thresholds};
+use crate::model::records::DocumentRow;
 use crate::stages::extract::autotask::CompanyRow;
 use crate::store::ledger::Link;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,6 +22,42 @@ const EXACT_SCORE: f64 = 100.0;
 const NORMALIZED_SCORE: f64 = 96.0;
 /// Fuzzy scores stay below a normalised match, so a name that normalises alike always wins.
 const FUZZY_CAP: f64 = 95.0;
+/// The same name with a qualifier ("(Denver)") on one side only: worth an analyst's look.
+const QUALIFIER_SCORE: f64 = 90.0;
+
+/// What Passportal holds about a client besides its name: the phones and postal codes of its
+/// location and contact documents.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub phones: HashSet<String>,
+    pub postal_codes: HashSet<String>,
+}
+
+/// Each client's evidence, from its staged location and contact documents.
+pub fn evidence_from<'a>(docs: impl Iterator<Item = &'a DocumentRow>) -> HashMap<i64, Evidence> {
+    let mut out: HashMap<i64, Evidence> = HashMap::new();
+    for d in docs {
+        let e = out.entry(d.client_id).or_default();
+        e.phones.extend(phone_digits(d.phone.as_deref()));
+        e.postal_codes.extend(postal(d.postal_code.as_deref()));
+    }
+    out
+}
+
+fn postal(s: Option<&str>) -> Option<String> {
+    fold(s).map(|p| p.replace(' ', ""))
+}
+
+/// Why a company's own phone and postal code contradict a client's evidence, if they do:
+/// both differ and nothing agrees.
+fn contradiction(company: &CompanyRow, evidence: Option<&Evidence>) -> Option<String> {
+    let e = evidence?;
+    let phone = phone_digits(company.phone.as_deref())?;
+    let code = postal(company.postal_code.as_deref())?;
+    let phone_differs = !e.phones.is_empty() && !e.phones.contains(&phone);
+    let code_differs = !e.postal_codes.is_empty() && !e.postal_codes.contains(&code);
+    (phone_differs && code_differs).then(|| "phone and postal code differ".to_string())
+}
 
 /// What the company matcher reads.
 pub struct CompanyInput<'a> {
@@ -25,6 +66,8 @@ pub struct CompanyInput<'a> {
     pub links: &'a BTreeMap<AutotaskId, Link>,
     pub sync: &'a SyncConfig,
     pub thresholds: Thresholds,
+    /// Each client's evidence by client id (empty when no documents were staged).
+    pub evidence: &'a HashMap<i64, Evidence>,
 }
 
 /// Indexes of Passportal clients by exact, normalised and fuzzy name.
@@ -32,6 +75,8 @@ struct ClientIndex<'a> {
     clients: Vec<&'a Client>,
     exact: HashMap<&'a str, Vec<&'a Client>>,
     normalized: HashMap<String, Vec<&'a Client>>,
+    /// Clients with a qualifier, by their name without it.
+    qualified: HashMap<String, Vec<&'a Client>>,
     fuzzy: NameIndex,
 }
 
@@ -39,9 +84,13 @@ impl<'a> ClientIndex<'a> {
     fn new(clients: Vec<&'a Client>, queries: &[CompanyRow]) -> Self {
         let mut exact: HashMap<&str, Vec<&Client>> = HashMap::new();
         let mut normalized: HashMap<String, Vec<&Client>> = HashMap::new();
+        let mut qualified: HashMap<String, Vec<&Client>> = HashMap::new();
         for c in &clients {
             exact.entry(c.name.trim()).or_default().push(c);
             normalized.entry(company_name(&c.name)).or_default().push(c);
+            if let Some(base) = company_base(&c.name) {
+                qualified.entry(base).or_default().push(c);
+            }
         }
         let fuzzy = NameIndex::build(
             clients.iter().map(|c| c.name.as_str()),
@@ -51,6 +100,7 @@ impl<'a> ClientIndex<'a> {
             clients,
             exact,
             normalized,
+            qualified,
             fuzzy,
         }
     }
@@ -65,6 +115,15 @@ impl<'a> ClientIndex<'a> {
             .into_iter()
             .flatten();
         let norm = norm.map(|c| (*c, NORMALIZED_SCORE, Method::Normalized));
+        // A qualifier on one side only: theirs ("Acme (Denver)" for "Acme") or ours.
+        let qualifier = match company_base(name) {
+            None => self.qualified.get(&company_name(name)),
+            Some(base) => self.normalized.get(&base),
+        };
+        let qualifier = qualifier
+            .into_iter()
+            .flatten()
+            .map(|c| (*c, QUALIFIER_SCORE, Method::Normalized));
         let fuzzy = self
             .fuzzy
             .search(name, 3, scratch)
@@ -73,6 +132,7 @@ impl<'a> ClientIndex<'a> {
         rank(
             exact
                 .chain(norm)
+                .chain(qualifier)
                 .chain(fuzzy)
                 .map(|(c, score, method)| Candidate {
                     passportal_id: c.id,
@@ -119,17 +179,6 @@ fn candidates_for_all(index: &ClientIndex, input: &CompanyInput) -> Vec<Vec<Cand
     })
 }
 
-fn context(c: &CompanyRow) -> Vec<(&'static str, String)> {
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    vec![
-        ("company_type", s(&c.company_type_label)),
-        ("is_active", c.is_active.to_string()),
-        ("city", s(&c.city)),
-        ("phone", s(&c.phone)),
-        ("web_address", s(&c.web_address)),
-    ]
-}
-
 /// Propose an action for every Autotask company.
 pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
     let clients_by_id: HashMap<i64, &Client> = input.clients.iter().map(|c| (c.id, c)).collect();
@@ -161,7 +210,7 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
             autotask_name: company.name.clone(),
             reason: String::new(),
             remembered: false,
-            context: context(company),
+            context: Vec::new(),
         };
         let link = input.links.get(&AutotaskId(company.id));
         if let Some(client) = link.and_then(|l| clients_by_id.get(&l.passportal_id.0)) {
@@ -182,15 +231,29 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
             rows.push(row);
             continue;
         }
-        let mut found = found.into_iter();
-        row.best = found.next();
-        row.runner_up = found.next();
         if let Some(l) = link {
             row.reason = format!(
                 "linked client {} is no longer in Passportal; ",
                 l.passportal_id
             );
         }
+        let cap = input.thresholds.auto_match - input.thresholds.ambiguity_margin;
+        let mut found: Vec<Candidate> = found
+            .into_iter()
+            .map(|mut c| {
+                let why = contradiction(company, input.evidence.get(&c.passportal_id));
+                if let Some(why) = why.filter(|_| c.score > cap) {
+                    row.reason
+                        .push_str(&format!("{}: {why}; ", c.passportal_id));
+                    c.score = cap;
+                }
+                c
+            })
+            .collect();
+        found = rank(found);
+        let mut found = found.into_iter();
+        row.best = found.next();
+        row.runner_up = found.next();
         pending.push(rows.len());
         rows.push(row);
     }
@@ -252,6 +315,7 @@ mod tests {
             links: &BTreeMap::new(),
             sync: &SyncConfig::default(),
             thresholds: Thresholds::default(),
+            evidence: &HashMap::new(),
         })
     }
 
@@ -302,6 +366,56 @@ mod tests {
         );
         assert!(rows.iter().all(|r| r.action == Action::Create));
         assert!(rows.iter().all(|r| r.reason.starts_with("ambiguous")));
+    }
+
+    #[test]
+    fn inverted_articles_qualifiers_and_contradicting_evidence() {
+        let mut acme = company(3, "Acme Plumbing", true);
+        acme.phone = Some("303-555-0101".into());
+        acme.postal_code = Some("80202".into());
+        let companies = [
+            company(1, "Smith Hardware Co, The", true),
+            company(2, "Northwind Traders", true),
+            acme,
+        ];
+        let clients = [
+            client(10, "The Smith Hardware Company"),
+            client(11, "Northwind Traders (Denver)"),
+            client(12, "Acme Plumbing"),
+        ];
+        let evidence = evidence_from(
+            [DocumentRow {
+                client_id: 12,
+                phone: Some("(720) 555-0199".into()),
+                postal_code: Some("80401".into()),
+                ..DocumentRow::default()
+            }]
+            .iter(),
+        );
+        let rows = match_companies(&CompanyInput {
+            companies: &companies,
+            clients: &clients,
+            links: &BTreeMap::new(),
+            sync: &SyncConfig::default(),
+            thresholds: Thresholds::default(),
+            evidence: &evidence,
+        });
+        let best = |i: usize| rows[i].best.as_ref().map(|c| c.passportal_id);
+        assert_eq!((rows[0].action, best(0)), (Action::Match, Some(10)));
+        // A qualifier on one side: suggested, never silently folded away.
+        assert_eq!((rows[1].action, best(1)), (Action::Create, Some(11)));
+        assert!(
+            rows[1].reason.starts_with("suggested"),
+            "{}",
+            rows[1].reason
+        );
+        // Identical name, but phone and postal code both differ: a suggestion that says why.
+        assert_eq!((rows[2].action, best(2)), (Action::Create, Some(12)));
+        assert!(
+            rows[2].reason.contains("phone and postal code differ"),
+            "{}",
+            rows[2].reason
+        );
     }
 
     #[test]

@@ -5,7 +5,10 @@
 pub mod assign;
 pub mod children;
 pub mod companies;
+pub mod compare;
+pub mod contacts;
 mod context;
+pub mod fs;
 pub mod fuzzy;
 pub mod normalize;
 pub mod people;

@@ -1,5 +1,5 @@
 //! Name normalisation: the form in which "ACME Corporation", "Acme Corp." and "Acme, Inc." are
-//! the same company. Case, accents (Ł, Ø, ß too), punctuation, `&`/`and`, a leading "The" and
+//! the same company. Case, accents (Ł, Ø, ß too), punctuation, `&`/`and`, a leading or inverted ("Smith Co, The") "The" and
 //! legal forms standing as a separate first or last word are folded away — never stripping a
 //! name to nothing, and keeping "(UK)"-style qualifiers.
 
@@ -93,9 +93,36 @@ fn split_qualifiers(name: &str) -> (String, Vec<String>) {
 /// The normalised words of a company name.
 pub fn company_words(name: &str) -> Vec<String> {
     let (base, quals) = split_qualifiers(name);
-    let mut w = words(&base);
+    let mut w = base_words(&base);
+    for q in quals {
+        w.extend(words(&q));
+    }
+    if w.is_empty() {
+        // Nothing alphanumeric at all: fall back to the lower-cased text so names stay distinct.
+        return vec![name.trim().to_lowercase()];
+    }
+    w
+}
+
+/// The normalised words of a company name without its parenthesised qualifiers ("Acme Ltd
+/// (Denver)" → "acme"), or none when that leaves nothing or there were no qualifiers.
+pub fn company_base(name: &str) -> Option<String> {
+    let (base, quals) = split_qualifiers(name);
+    let w = base_words(&base);
+    (!quals.is_empty() && !w.is_empty()).then(|| w.join(" "))
+}
+
+/// A name's words with a leading or inverted article ("Smith Co, The") and legal forms folded.
+fn base_words(base: &str) -> Vec<String> {
+    let mut w = words(base);
     if w.len() > 1 && w[0] == "the" {
         w.remove(0);
+    }
+    if w.len() > 1
+        && w.last().is_some_and(|l| l == "the")
+        && base.trim_end().to_lowercase().ends_with(", the")
+    {
+        w.pop();
     }
     // Trailing legal forms, repeatedly ("Pty Ltd"), and a dangling "and" ("Smith & Co").
     while w.len() > 1
@@ -105,13 +132,6 @@ pub fn company_words(name: &str) -> Vec<String> {
     }
     if w.len() > 1 && is_legal_form(&w[0]) {
         w.remove(0);
-    }
-    for q in quals {
-        w.extend(words(&q));
-    }
-    if w.is_empty() {
-        // Nothing alphanumeric at all: fall back to the lower-cased text so names stay distinct.
-        return vec![name.trim().to_lowercase()];
     }
     w
 }
@@ -144,6 +164,8 @@ mod tests {
         assert_eq!(n("Café Lumière"), n("Cafe Lumiere"));
         assert_eq!(n("Łódź Søndergaard Straße"), "lodz sondergaard strasse");
         assert_eq!(n("Smith & Co"), "smith");
+        assert_eq!(n("Smith Co, The"), n("The Smith Company"));
+        assert_eq!(n("Theatre, The"), "theatre");
     }
 
     #[test]
@@ -154,6 +176,11 @@ mod tests {
         assert_eq!(n("Acme Ltd (UK)"), "acme uk");
         assert_ne!(n("Acme (UK)"), n("Acme (US)"));
         assert_eq!(n("!!!"), "!!!");
+        assert_eq!(
+            super::company_base("Acme Ltd (Denver)").as_deref(),
+            Some("acme")
+        );
+        assert_eq!(super::company_base("Acme Ltd"), None);
     }
 
     #[test]

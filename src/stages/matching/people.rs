@@ -3,6 +3,7 @@
 //! a disagreement; two different e-mail addresses are.
 
 use super::assign::{assign, rank};
+use super::compare::email_key;
 use super::normalize::words;
 use super::{Action, Candidate, Method, ReviewRow};
 use crate::model::ids::AutotaskId;
@@ -18,11 +19,6 @@ pub struct ResourceInput<'a> {
     pub links: &'a BTreeMap<AutotaskId, Link>,
     pub include_inactive: bool,
     pub thresholds: Thresholds,
-}
-
-/// A lower-cased, trimmed e-mail address, or none when blank.
-pub fn email_key(e: Option<&str>) -> Option<String> {
-    e.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty())
 }
 
 /// First name's first word + last name, folded ("José María" and "Jose" agree).
@@ -75,12 +71,7 @@ pub fn match_resources(input: &ResourceInput) -> Vec<ReviewRow> {
             ),
             reason: String::new(),
             remembered: false,
-            context: vec![
-                ("email", r.email.clone().unwrap_or_default()),
-                ("title", r.title.clone().unwrap_or_default()),
-                ("resource_type", r.resource_type.clone().unwrap_or_default()),
-                ("is_active", r.is_active.to_string()),
-            ],
+            context: Vec::new(),
         };
         let link = input.links.get(&AutotaskId(r.id));
         if let Some(user) = link.and_then(|l| users_by_id.get(&l.passportal_id.0)) {

@@ -3,7 +3,7 @@
 //! the review tables analysts edit.
 
 use super::children::{match_children, parents_from, ChildRecord, ChildScope, Parent};
-use super::companies::{match_companies, CompanyInput};
+use super::companies::{evidence_from, match_companies, CompanyInput};
 use super::people::{match_resources, ResourceInput};
 use super::{Action, CandidateRow, Method, ReviewRow};
 use crate::api::passportal::DocType;
@@ -131,12 +131,23 @@ pub fn run(
     let companies = at::read_companies(&run.path(at::COMPANIES))?;
     let clients = pp::read_clients(&run.path(pp::CLIENTS))?;
     let company_links = ledger.links(Entity::Companies)?;
+    // The clients' evidence: their location and contact documents, when staged.
+    let mut evidence_docs = Vec::new();
+    for doc_type in [DocType::Location, DocType::Contact] {
+        let file = pp::documents_path(doc_type);
+        if staged(file) {
+            evidence_docs.extend(pp::read_documents(&run.path(file))?);
+        }
+    }
+    let evidence = evidence_from(evidence_docs.iter());
+    drop(evidence_docs);
     let mut company_rows = match_companies(&CompanyInput {
         companies: &companies,
         clients: &clients,
         links: &company_links,
         sync: &pipeline.sync,
         thresholds: m.companies,
+        evidence: &evidence,
     });
     let client_candidates: Vec<CandidateRow> = clients
         .iter()
