@@ -78,15 +78,6 @@ pub fn auto_approve(
     (approved, pending)
 }
 
-fn problem(d: &Decision, column: &str, message: String) -> Problem {
-    Problem {
-        file: d.file.clone(),
-        row: Some(d.row),
-        column: Some(column.to_string()),
-        message,
-    }
-}
-
 /// Check one entity's decisions and turn them into its plan.
 pub fn plan_entity(
     entity: Entity,
@@ -101,8 +92,7 @@ pub fn plan_entity(
     let what = entity.passportal_kind();
     for d in decisions {
         if let Some(first) = seen.insert(d.autotask_id, d) {
-            problems.push(problem(
-                d,
+            problems.push(d.problem(
                 review::AUTOTASK_ID,
                 format!(
                     "Autotask id {} appears twice (also {} row {})",
@@ -112,8 +102,7 @@ pub fn plan_entity(
             continue;
         }
         let Some(proposal) = known.proposals.get(&d.autotask_id) else {
-            problems.push(problem(
-                d,
+            problems.push(d.problem(
                 review::AUTOTASK_ID,
                 format!("Autotask id {} is not in this run's extract", d.autotask_id),
             ));
@@ -123,8 +112,7 @@ pub fn plan_entity(
         match d.action {
             Action::Match => {
                 let Some(pp) = d.passportal_id else {
-                    problems.push(problem(
-                        d,
+                    problems.push(d.problem(
                         review::PASSPORTAL_ID,
                         format!(
                             "a match needs a Passportal id: type one from {}, or set action to \
@@ -135,16 +123,14 @@ pub fn plan_entity(
                     continue;
                 };
                 if !known.passportal.contains_key(&pp) {
-                    problems.push(problem(
-                        d,
+                    problems.push(d.problem(
                         review::PASSPORTAL_ID,
                         format!("Passportal id {pp} does not exist among this run's {what}"),
                     ));
                     continue;
                 }
                 if let Some(first) = used.insert(pp, d) {
-                    problems.push(problem(
-                        d,
+                    problems.push(d.problem(
                         review::PASSPORTAL_ID,
                         format!(
                             "Passportal id {pp} is matched twice (also {} row {})",
@@ -154,8 +140,7 @@ pub fn plan_entity(
                     continue;
                 }
                 if let Some(other) = linked_by_pp.get(&pp).filter(|a| **a != d.autotask_id) {
-                    problems.push(problem(
-                        d,
+                    problems.push(d.problem(
                         review::PASSPORTAL_ID,
                         format!("Passportal id {pp} is already linked to Autotask id {other}"),
                     ));
@@ -183,8 +168,7 @@ pub fn plan_entity(
             }
             Action::Create => {
                 if let Some(pp) = existing {
-                    problems.push(problem(
-                        d,
+                    problems.push(d.problem(
                         review::ACTION,
                         format!(
                             "Autotask id {} is already linked to Passportal id {pp}; creating it \

@@ -25,6 +25,19 @@ pub struct Decision {
     pub cells: BTreeMap<String, String>,
 }
 
+impl Decision {
+    /// A problem at one cell of this row: its file, its row as the spreadsheet shows it, the
+    /// column.
+    pub fn problem(&self, column: &str, message: String) -> Problem {
+        Problem {
+            file: self.file.clone(),
+            row: Some(self.row),
+            column: Some(column.to_string()),
+            message,
+        }
+    }
+}
+
 /// One problem in the tables, located.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {

@@ -17,15 +17,6 @@ pub struct Written {
     pub cells: BTreeMap<String, String>,
 }
 
-fn problem(d: &Decision, column: &str, message: String) -> Problem {
-    Problem {
-        file: d.file.clone(),
-        row: Some(d.row),
-        column: Some(column.to_string()),
-        message,
-    }
-}
-
 fn id_text(id: Option<i64>) -> String {
     id.map_or_else(|| "(empty)".to_string(), |i| i.to_string())
 }
@@ -44,8 +35,7 @@ pub fn check_rows(decisions: &[Decision], written: &BTreeMap<i64, Written>) -> V
                 continue;
             };
             match role(column) {
-                Role::Identifying if !same_text(as_written, read) => problems.push(problem(
-                    d,
+                Role::Identifying if !same_text(as_written, read) => problems.push(d.problem(
                     column,
                     format!(
                         "{column} is {read:?} here, but Autotask id {} was written with \
@@ -56,8 +46,7 @@ pub fn check_rows(decisions: &[Decision], written: &BTreeMap<i64, Written>) -> V
                     ),
                 )),
                 Role::ShowsDecision if !id_changed && !same_text(as_written, read) => problems
-                    .push(problem(
-                        d,
+                    .push(d.problem(
                         column,
                         format!(
                             "{column} is {read:?} here, but it was written {as_written:?} and \
@@ -70,8 +59,7 @@ pub fn check_rows(decisions: &[Decision], written: &BTreeMap<i64, Written>) -> V
                         && !as_written.trim().is_empty()
                         && same_text(as_written, read) =>
                 {
-                    problems.push(problem(
-                        d,
+                    problems.push(d.problem(
                         PASSPORTAL_ID,
                         format!(
                             "passportal_id was changed from {} to {}, but {PASSPORTAL_NAME} still \
@@ -90,8 +78,7 @@ pub fn check_rows(decisions: &[Decision], written: &BTreeMap<i64, Written>) -> V
         // (a row it did not propose to match).
         let suggestion = w.action != Action::Match && d.passportal_id == w.passportal_id;
         match (d.action, d.passportal_id) {
-            (Action::Create, Some(pp)) if !suggestion => problems.push(problem(
-                d,
+            (Action::Create, Some(pp)) if !suggestion => problems.push(d.problem(
                 PASSPORTAL_ID,
                 format!(
                     "Passportal id {pp} is filled in but the action is create, which would make \
@@ -99,8 +86,7 @@ pub fn check_rows(decisions: &[Decision], written: &BTreeMap<i64, Written>) -> V
                      new record clear passportal_id"
                 ),
             )),
-            (Action::Exclude, Some(pp)) if !suggestion => problems.push(problem(
-                d,
+            (Action::Exclude, Some(pp)) if !suggestion => problems.push(d.problem(
                 PASSPORTAL_ID,
                 format!(
                     "Passportal id {pp} is filled in but the action is exclude: to leave the \
