@@ -57,6 +57,7 @@ pub fn companies(n: usize) {
         sync: &SyncConfig::default(),
         thresholds: Thresholds::default(),
         evidence: &evidence,
+        own_evidence: &Default::default(),
     });
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -113,6 +114,7 @@ pub fn assets() {
         sync: &SyncConfig::default(),
         thresholds: Thresholds::default(),
         evidence: &Default::default(),
+        own_evidence: &Default::default(),
     });
     let parents = parents_from(&company_rows);
     let none = |_: i64| None;

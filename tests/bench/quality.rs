@@ -83,6 +83,15 @@ pub fn evidence_of(
     atpp::stages::matching::companies::evidence_from(docs.iter())
 }
 
+/// The companies' own evidence as the match stage joins it: their locations and contacts.
+pub fn own_evidence_of(
+    msp: &Msp,
+) -> std::collections::HashMap<i64, atpp::stages::matching::companies::Evidence> {
+    let locations: Vec<_> = msp.autotask.locations.iter().map(location_row).collect();
+    let contacts: Vec<_> = msp.autotask.contacts.iter().map(contact_row).collect();
+    atpp::stages::matching::companies::own_evidence(&locations, &contacts)
+}
+
 /// A generated company as the extract stages it.
 pub fn company_row(c: &AtCompany) -> CompanyRow {
     CompanyRow {
@@ -121,6 +130,7 @@ pub fn company_quality(msp: &Msp, thresholds: Thresholds) -> Quality {
         sync: &SyncConfig::default(),
         thresholds,
         evidence: &evidence_of(msp),
+        own_evidence: &own_evidence_of(msp),
     });
     let truth = &msp.truth.companies;
     let mut pairs = truth.matches.clone();
@@ -164,6 +174,7 @@ pub fn entity_quality(
         sync: &sync,
         thresholds: t.companies,
         evidence: &evidence_of(msp),
+        own_evidence: &own_evidence_of(msp),
     });
     out.insert(
         Entity::Companies,

@@ -11,9 +11,10 @@ use super::fuzzy::{NameIndex, Scratch};
 use super::normalize::{company_base, company_name};
 use super::{Action, Candidate, Method, ReviewRow};
 use crate::api::passportal::models::Client;
+use crate::model::entity::DocType;
 use crate::model::ids::AutotaskId;
 use crate::model::pipeline::{SyncConfig, Thresholds};
-use crate::model::records::DocumentRow;
+use crate::model::records::{ContactRow, DocumentRow, LocationRow};
 use crate::stages::extract::autotask::CompanyRow;
 use crate::store::ledger::Link;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -25,12 +26,21 @@ const FUZZY_CAP: f64 = 95.0;
 /// The same name with a qualifier ("(Denver)") on one side only: worth an analyst's look.
 const QUALIFIER_SCORE: f64 = 90.0;
 
-/// What Passportal holds about a client besides its name: the phones and postal codes of its
-/// location and contact documents.
+/// What a side holds about a company or client besides its name: the phones and postal codes of
+/// its locations and contacts, and which Autotask records those are (a document's `Autotask ID`
+/// field; an Autotask company's own locations and contacts), by document type.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
     pub phones: HashSet<String>,
     pub postal_codes: HashSet<String>,
+    pub records: HashSet<(DocType, i64)>,
+}
+
+impl Evidence {
+    fn add(&mut self, phone: Option<&str>, postal_code: Option<&str>) {
+        self.phones.extend(phone_digits(phone));
+        self.postal_codes.extend(postal(postal_code));
+    }
 }
 
 /// Each client's evidence, from its staged location and contact documents.
@@ -38,8 +48,31 @@ pub fn evidence_from<'a>(docs: impl Iterator<Item = &'a DocumentRow>) -> HashMap
     let mut out: HashMap<i64, Evidence> = HashMap::new();
     for d in docs {
         let e = out.entry(d.client_id).or_default();
-        e.phones.extend(phone_digits(d.phone.as_deref()));
-        e.postal_codes.extend(postal(d.postal_code.as_deref()));
+        e.add(d.phone.as_deref(), d.postal_code.as_deref());
+        if let (Some(t), Some(id)) = (DocType::from_wire(&d.doc_type), d.autotask_id) {
+            e.records.insert((t, id));
+        }
+    }
+    out
+}
+
+/// Each Autotask company's own evidence, from its staged locations and contacts (a company's
+/// main phone and postal code are often not those of every location).
+pub fn own_evidence(locations: &[LocationRow], contacts: &[ContactRow]) -> HashMap<i64, Evidence> {
+    let mut out: HashMap<i64, Evidence> = HashMap::new();
+    for l in locations {
+        if let Some(company) = l.company_id {
+            let e = out.entry(company).or_default();
+            e.add(l.phone.as_deref(), l.postal_code.as_deref());
+            e.records.insert((DocType::Location, l.id));
+        }
+    }
+    for c in contacts {
+        if let Some(company) = c.company_id {
+            let e = out.entry(company).or_default();
+            e.add(c.phone.as_deref(), c.zip_code.as_deref());
+            e.records.insert((DocType::Contact, c.id));
+        }
     }
     out
 }
@@ -48,14 +81,25 @@ fn postal(s: Option<&str>) -> Option<String> {
     fold(s).map(|p| p.replace(' ', ""))
 }
 
-/// Why a company's own phone and postal code contradict a client's evidence, if they do:
-/// both differ and nothing agrees.
-fn contradiction(company: &CompanyRow, evidence: Option<&Evidence>) -> Option<String> {
+/// Why a company's phones and postal codes (its own and its locations' and contacts') contradict
+/// a client's evidence, if they do: both differ and nothing agrees. A client holding documents
+/// of the company's own locations or contacts (by their `Autotask ID`) never contradicts it.
+fn contradiction(
+    company: &CompanyRow,
+    own: Option<&Evidence>,
+    evidence: Option<&Evidence>,
+) -> Option<String> {
     let e = evidence?;
-    let phone = phone_digits(company.phone.as_deref())?;
-    let code = postal(company.postal_code.as_deref())?;
-    let phone_differs = !e.phones.is_empty() && !e.phones.contains(&phone);
-    let code_differs = !e.postal_codes.is_empty() && !e.postal_codes.contains(&code);
+    let mut mine = own.cloned().unwrap_or_default();
+    if !mine.records.is_disjoint(&e.records) {
+        return None;
+    }
+    mine.add(company.phone.as_deref(), company.postal_code.as_deref());
+    if mine.phones.is_empty() || mine.postal_codes.is_empty() {
+        return None;
+    }
+    let phone_differs = !e.phones.is_empty() && e.phones.is_disjoint(&mine.phones);
+    let code_differs = !e.postal_codes.is_empty() && e.postal_codes.is_disjoint(&mine.postal_codes);
     (phone_differs && code_differs).then(|| "phone and postal code differ".to_string())
 }
 
@@ -68,6 +112,8 @@ pub struct CompanyInput<'a> {
     pub thresholds: Thresholds,
     /// Each client's evidence by client id (empty when no documents were staged).
     pub evidence: &'a HashMap<i64, Evidence>,
+    /// Each company's own evidence by company id (its locations and contacts, when staged).
+    pub own_evidence: &'a HashMap<i64, Evidence>,
 }
 
 /// Indexes of Passportal clients by exact, normalised and fuzzy name.
@@ -241,7 +287,8 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
         let mut found: Vec<Candidate> = found
             .into_iter()
             .map(|mut c| {
-                let why = contradiction(company, input.evidence.get(&c.passportal_id));
+                let own = input.own_evidence.get(&company.id);
+                let why = contradiction(company, own, input.evidence.get(&c.passportal_id));
                 if let Some(why) = why.filter(|_| c.score > cap) {
                     row.reason
                         .push_str(&format!("{}: {why}; ", c.passportal_id));
@@ -316,6 +363,7 @@ mod tests {
             sync: &SyncConfig::default(),
             thresholds: Thresholds::default(),
             evidence: &HashMap::new(),
+            own_evidence: &HashMap::new(),
         })
     }
 
@@ -399,6 +447,7 @@ mod tests {
             sync: &SyncConfig::default(),
             thresholds: Thresholds::default(),
             evidence: &evidence,
+            own_evidence: &HashMap::new(),
         });
         let best = |i: usize| rows[i].best.as_ref().map(|c| c.passportal_id);
         assert_eq!((rows[0].action, best(0)), (Action::Match, Some(10)));

@@ -3,7 +3,7 @@
 //! the review tables analysts edit.
 
 use super::children::{match_children, parents_from, ChildRecord, ChildScope, Parent};
-use super::companies::{evidence_from, match_companies, CompanyInput};
+use super::companies::{evidence_from, match_companies, own_evidence, CompanyInput};
 use super::people::{match_resources, ResourceInput};
 use super::{Action, CandidateRow, Method, ReviewRow};
 use crate::api::passportal::DocType;
@@ -141,6 +141,19 @@ pub fn run(
     }
     let evidence = evidence_from(evidence_docs.iter());
     drop(evidence_docs);
+    // The companies' own: their locations and contacts, when staged.
+    let own = {
+        let read = |file: &str| staged(file).then(|| run.path(file));
+        let locations = match read(at::LOCATIONS) {
+            Some(path) => at::read_locations(&path)?,
+            None => Vec::new(),
+        };
+        let contacts = match read(at::CONTACTS) {
+            Some(path) => at::read_contacts(&path)?,
+            None => Vec::new(),
+        };
+        own_evidence(&locations, &contacts)
+    };
     let mut company_rows = match_companies(&CompanyInput {
         companies: &companies,
         clients: &clients,
@@ -148,6 +161,7 @@ pub fn run(
         sync: &pipeline.sync,
         thresholds: m.companies,
         evidence: &evidence,
+        own_evidence: &own,
     });
     let client_candidates: Vec<CandidateRow> = clients
         .iter()
