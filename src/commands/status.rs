@@ -6,6 +6,8 @@
 
 use crate::model::entity::Entity;
 use crate::stages::extract::ExtractNotes;
+use crate::stages::load::LoadNotes;
+use crate::stages::matching::MatchSummary;
 use crate::stages::matching::{proposals_path, Action};
 use crate::stages::plan::Plan;
 use crate::store::lock::LockInfo;
@@ -182,23 +184,6 @@ fn done(manifest: &Manifest, stage: &str) -> bool {
         .is_some_and(|s| s.finished_at.is_some())
 }
 
-/// Sum the numbers of a stage note shaped `{entity: {name: n}}` by name.
-fn sum_by_name(note: Option<&serde_json::Value>) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    let Some(entities) = note.and_then(|n| n.as_object()) else {
-        return out;
-    };
-    let per_entity = entities
-        .iter()
-        .filter(|(entity, _)| Entity::parse(entity).is_some());
-    for (_, counts) in per_entity {
-        for (name, n) in counts.as_object().into_iter().flatten() {
-            *out.entry(name.clone()).or_default() += n.as_u64().unwrap_or(0);
-        }
-    }
-    out
-}
-
 fn run_status(
     manifest: &Manifest,
     ledger: Option<&LedgerRead>,
@@ -231,18 +216,21 @@ fn run_status(
                 .sum()
         })
         .unwrap_or(0);
-    let matched = manifest.stages.get("match").map(|s| &s.notes);
-    let proposed = sum_by_name(
-        matched
-            .map(|notes| serde_json::to_value(notes).expect("serialises"))
-            .as_ref(),
-    );
-    let loaded = sum_by_name(
-        manifest
-            .stages
-            .get("load")
-            .and_then(|s| s.notes.get("counts")),
-    );
+    let mut proposed = BTreeMap::new();
+    let matched = manifest.stages.get("match");
+    let matched: MatchSummary = matched.and_then(|s| s.notes_as().ok()).unwrap_or_default();
+    for (action, n) in matched.values().flatten() {
+        *proposed.entry(action.to_string()).or_default() += n;
+    }
+    let load = manifest.stages.get("load");
+    let load: Option<LoadNotes> = load.and_then(|s| s.notes_as().ok());
+    let mut loaded = BTreeMap::new();
+    for counts in load.iter().flat_map(|l| l.counts.values()) {
+        let counts = serde_json::to_value(counts).expect("counts serialise");
+        for (name, n) in counts.as_object().into_iter().flatten() {
+            *loaded.entry(name.clone()).or_default() += n.as_u64().unwrap_or(0);
+        }
+    }
     RunStatus {
         run_id: manifest.run_id.clone(),
         pipeline: manifest.pipeline.clone(),

@@ -74,6 +74,13 @@ pub struct EntityPlan {
     pub pending: Vec<i64>,
 }
 
+/// What the plan records in the manifest (`stages.plan.notes`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlanNotes {
+    pub overview: BTreeMap<Entity, Overview>,
+}
+
 /// The overview line of one entity.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct Overview {
@@ -291,10 +298,9 @@ pub fn make(
             (PLAN_FILE.to_string(), 1),
             (overview::OVERVIEW_FILE.to_string(), 1),
         ],
-        BTreeMap::from([(
-            "overview".to_string(),
-            serde_json::to_value(&plan.overview).expect("serialises"),
-        )]),
+        PlanNotes {
+            overview: plan.overview.clone(),
+        },
     )?;
     Ok(plan)
 }

@@ -53,7 +53,8 @@ pub enum LoadError {
 }
 
 /// What the load did for one entity.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct LoadCounts {
     pub created: u64,
     pub linked: u64,
@@ -67,6 +68,13 @@ pub struct LoadCounts {
     /// and that were settled in this load: found in Passportal, or absent and sent again.
     #[serde(default)]
     pub settled: u64,
+}
+
+/// What the load records in the manifest (`stages.load.notes`).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LoadNotes {
+    pub counts: BTreeMap<Entity, LoadCounts>,
 }
 
 /// A row the load did not do, for `load/errors.csv`.
@@ -208,10 +216,9 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
     ctx.run.finish_stage(
         "load",
         &files,
-        BTreeMap::from([(
-            "counts".to_string(),
-            serde_json::to_value(&summary.entities).expect("serialises"),
-        )]),
+        LoadNotes {
+            counts: summary.entities.clone(),
+        },
     )?;
     Ok(summary)
 }

@@ -342,14 +342,8 @@ pub fn run(
         }
     }
 
-    let mut notes = BTreeMap::new();
-    for (entity, counts) in &summary {
-        notes.insert(
-            entity.as_str().to_string(),
-            serde_json::to_value(counts).expect("serialises"),
-        );
-    }
-    run.finish_stage("match", &files, notes)?;
+    // The notes are the summary itself: per entity, rows proposed per action.
+    run.finish_stage("match", &files, &summary)?;
     Ok(summary)
 }
 
