@@ -90,16 +90,22 @@ fn contradiction(
     evidence: Option<&Evidence>,
 ) -> Option<String> {
     let e = evidence?;
-    let mut mine = own.cloned().unwrap_or_default();
-    if !mine.records.is_disjoint(&e.records) {
+    let empty = Evidence::default();
+    let own = own.unwrap_or(&empty);
+    if !own.records.is_disjoint(&e.records) {
         return None;
     }
-    mine.add(company.phone.as_deref(), company.postal_code.as_deref());
-    if mine.phones.is_empty() || mine.postal_codes.is_empty() {
+    // The company's values: its own phone and postal code and those of its locations and
+    // contacts (borrowed, not collected: this runs for every candidate of every company).
+    let phone = phone_digits(company.phone.as_deref());
+    let code = postal(company.postal_code.as_deref());
+    let phones = || own.phones.iter().chain(phone.iter());
+    let codes = || own.postal_codes.iter().chain(code.iter());
+    if phones().next().is_none() || codes().next().is_none() {
         return None;
     }
-    let phone_differs = !e.phones.is_empty() && e.phones.is_disjoint(&mine.phones);
-    let code_differs = !e.postal_codes.is_empty() && e.postal_codes.is_disjoint(&mine.postal_codes);
+    let phone_differs = !e.phones.is_empty() && !phones().any(|p| e.phones.contains(p));
+    let code_differs = !e.postal_codes.is_empty() && !codes().any(|c| e.postal_codes.contains(c));
     (phone_differs && code_differs).then(|| "phone and postal code differ".to_string())
 }
 
@@ -476,5 +482,55 @@ mod tests {
         assert_eq!(rows[1].action, Action::Match);
         assert_eq!(rows[0].action, Action::Create);
         assert!(rows[0].reason.contains("matched to Autotask record 2"));
+    }
+
+    /// A client whose documents disagree with the company's main phone and postal code is still
+    /// its match when they agree with one of the company's locations, or when they are the
+    /// company's own records (their `Autotask ID`): the case of a fresh match after a lost
+    /// ledger, where the client and its documents were created by an earlier load.
+    #[test]
+    fn the_companys_own_locations_and_records_are_evidence_too() {
+        let mut acme = company(3, "Acme Plumbing", true);
+        acme.phone = Some("303-555-0101".into());
+        acme.postal_code = Some("80202".into());
+        let clients = [client(12, "Acme Plumbing")];
+        let doc = |at: Option<i64>| DocumentRow {
+            client_id: 12,
+            doc_type: "location".into(),
+            autotask_id: at,
+            phone: Some("(720) 555-0199".into()),
+            postal_code: Some("80401".into()),
+            ..DocumentRow::default()
+        };
+        let location = |postal: &str| LocationRow {
+            id: 77,
+            company_id: Some(3),
+            postal_code: Some(postal.into()),
+            ..LocationRow::default()
+        };
+        let decide = |docs: &[DocumentRow], own: &HashMap<i64, Evidence>| {
+            let evidence = evidence_from(docs.iter());
+            let rows = match_companies(&CompanyInput {
+                companies: std::slice::from_ref(&acme),
+                clients: &clients,
+                links: &BTreeMap::new(),
+                sync: &SyncConfig::default(),
+                thresholds: Thresholds::default(),
+                evidence: &evidence,
+                own_evidence: own,
+            });
+            (rows[0].action, rows[0].reason.clone())
+        };
+        // Nothing of the company's agrees: held for review, saying why.
+        let (action, reason) = decide(&[doc(None)], &HashMap::new());
+        assert_eq!(action, Action::Create, "{reason}");
+        assert!(reason.contains("phone and postal code differ"), "{reason}");
+        let other_location = own_evidence(&[location("10001")], &[]);
+        assert_eq!(decide(&[doc(None)], &other_location).0, Action::Create);
+        // One of its locations has that postal code: matched.
+        let same_location = own_evidence(&[location("80401")], &[]);
+        assert_eq!(decide(&[doc(None)], &same_location).0, Action::Match);
+        // The client holds the company's own location document: matched.
+        assert_eq!(decide(&[doc(Some(77))], &other_location).0, Action::Match);
     }
 }
