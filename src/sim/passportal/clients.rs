@@ -1,9 +1,10 @@
-//! Clients: `GET /api/v2/documents/clients` (confirmed) and `POST /api/v2/clients` (assumed).
+//! Clients: `GET /api/v2/documents/clients` (confirmed), `POST /api/v2/clients` and
+//! `PUT /api/v2/clients/{id}` (assumed).
 
 use super::{wire, PassportalSim};
 use crate::sim::generator::PpClient;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -38,11 +39,7 @@ pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Respo
         Ok(body) => body,
         Err(message) => return wire::bad_request(message),
     };
-    let Some(name) = body
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.trim().is_empty())
-    else {
+    let Some(name) = wire::required(&body, "name") else {
         return wire::bad_request("name is required");
     };
     let id = {
@@ -57,4 +54,31 @@ pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Respo
     };
     sim.creates.fetch_add(1, Ordering::SeqCst);
     wire::ok(json!({ "success": true, "id": id }))
+}
+
+/// Rename a client from the create's body `{"name"}`; an unknown id answers 400 `invalid id`.
+pub async fn update(
+    State(sim): State<Arc<PassportalSim>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Ok(id) = id.trim().parse::<i64>() else {
+        return wire::bad_request("invalid id");
+    };
+    let body = match wire::json_object(&body) {
+        Ok(body) => body,
+        Err(message) => return wire::bad_request(message),
+    };
+    let Some(name) = wire::required(&body, "name") else {
+        return wire::bad_request("name is required");
+    };
+    {
+        let mut state = sim.state();
+        let Some(client) = state.instance.clients.iter_mut().find(|c| c.id == id) else {
+            return wire::bad_request("invalid id");
+        };
+        client.name = sim.options.faults.stored_name(name);
+    }
+    sim.updates.fetch_add(1, Ordering::SeqCst);
+    wire::ok(json!({ "success": true }))
 }

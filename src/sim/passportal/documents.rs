@@ -172,8 +172,8 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
 /// The detail slots of a document: `"0".."N"`, each `{"name", "value": {"type", "text"}}`. A
 /// document whose id is a multiple of 3 has a null slot at `"1"` (or at the end), as real
 /// instances leave emptied slots behind. Every document shows its template's `Autotask ID`
-/// field, empty (`"text": null`) when it holds no value — unless the template lacks the field
-/// (`WriteFaultPlan::templates_without_id`).
+/// field (`templates.id_field`), empty (`"text": null`) when it holds no value — unless the
+/// template lacks the field (`WriteFaultPlan::templates_without_id`).
 fn details(sim: &PassportalSim, doc: &PpDocument) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("name".into(), json!(wire::served_name(doc.id, &doc.title)));
@@ -196,18 +196,11 @@ fn details(sim: &PassportalSim, doc: &PpDocument) -> Map<String, Value> {
         out.insert(slot.to_string(), Value::Null);
         slot += 1;
     }
-    let id_field = crate::api::passportal::fields::AUTOTASK_ID;
-    let templated = !sim
-        .options
-        .faults
-        .templates_without_id
-        .contains(&doc.doc_type);
-    if templated
-        && !doc
-            .fields
+    if let Some(id_field) = sim.options.id_field(doc.doc_type).filter(|id_field| {
+        !doc.fields
             .iter()
             .any(|(l, _)| l.eq_ignore_ascii_case(id_field))
-    {
+    }) {
         out.insert(
             slot.to_string(),
             json!({ "name": id_field, "value": { "type": "string", "text": Value::Null } }),
@@ -303,7 +296,7 @@ pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Respo
         Ok(b) => b,
         Err(message) => return wire::bad_request(message),
     };
-    sim.options.faults.kept_fields(b.doc_type, &mut b.fields);
+    sim.options.kept_fields(b.doc_type, &mut b.fields);
     let mut state = sim.state();
     let id = state.add_document(PpDocument {
         id: 0,

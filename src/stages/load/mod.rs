@@ -15,6 +15,7 @@ mod update;
 mod verify;
 
 pub use payload::{Payload, Sources};
+pub use update::UPDATE;
 pub use verify::{verify, Finding, Problem, VerifyReport, VERIFY_FILE};
 
 use crate::api::passportal::PassportalClient;
@@ -146,7 +147,7 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         })
         .map(|(e, _)| *e)
         .collect();
-    let sources = Sources::read(ctx.run, &creating)?;
+    let sources = Sources::read(ctx.run, &creating, ctx.client.id_field())?;
     for entity in Entity::ALL {
         let Some(entity_plan) = plan.entities.get(entity) else {
             continue;

@@ -181,7 +181,7 @@ impl Reconciler {
                     match result {
                         Ok(docs) => {
                             for d in docs {
-                                if let Some(at) = d.autotask_id() {
+                                if let Some(at) = d.autotask_id(client.id_field()) {
                                     self.docs.entry((client_id, at)).or_default().push(d.id);
                                 }
                             }

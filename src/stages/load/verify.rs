@@ -95,7 +95,7 @@ pub async fn verify(
 ) -> Result<VerifyReport, LoadError> {
     let plan = read_frozen(run)?;
     let entities: Vec<Entity> = plan.entities.keys().copied().collect();
-    let sources = Sources::read(run, &entities)?;
+    let sources = Sources::read(run, &entities, client.id_field())?;
     let company_links = ledger.links(Entity::Companies)?;
     let mut report = VerifyReport::default();
     for (entity, p) in &plan.entities {
@@ -283,8 +283,8 @@ impl Check<'_> {
         let mut docs: HashMap<i64, (i64, Option<i64>)> = HashMap::new();
         let mut by_at: HashMap<(i64, i64), Vec<i64>> = HashMap::new();
         for d in listed.into_iter().flatten() {
-            docs.insert(d.id, (d.client_id, d.autotask_id()));
-            if let Some(at) = d.autotask_id() {
+            docs.insert(d.id, (d.client_id, d.autotask_id(client.id_field())));
+            if let Some(at) = d.autotask_id(client.id_field()) {
                 by_at.entry((d.client_id, at)).or_default().push(d.id);
             }
         }
