@@ -9,11 +9,13 @@
 //! approved (`verify`): a duplicate, missing row or wrong link goes to `load/verify.csv`.
 
 mod create;
+mod orphans;
 mod payload;
 mod reconcile;
 mod update;
 mod verify;
 
+pub use orphans::ORPHANS_FILE;
 pub use payload::{Payload, Sources};
 pub use update::UPDATE;
 pub use verify::{verify, Finding, Problem, VerifyReport, VERIFY_FILE};
@@ -187,6 +189,7 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         .errors
         .sort_by(|a, b| (&a.entity, a.autotask_id).cmp(&(&b.entity, b.autotask_id)));
     write_errors(ctx.run, &summary.errors)?;
+    let orphans = orphans::report(ctx, &plan)?;
     match verify::verify(ctx.run, ctx.ledger, ctx.client).await {
         Ok(report) => summary.verify = report,
         Err(e) => {
@@ -207,7 +210,10 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         summary.ledger_commits,
         summary.ledger_time.as_secs_f64()
     );
-    let mut files = vec![(ERRORS_FILE.to_string(), summary.errors.len() as u64)];
+    let mut files = vec![
+        (ERRORS_FILE.to_string(), summary.errors.len() as u64),
+        (ORPHANS_FILE.to_string(), orphans),
+    ];
     if summary.verify_error.is_none() {
         files.push((
             VERIFY_FILE.to_string(),
