@@ -15,6 +15,7 @@ mod auth;
 mod clients;
 mod documents;
 mod read_faults;
+mod updates;
 mod users;
 mod wire;
 

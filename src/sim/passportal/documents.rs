@@ -4,7 +4,7 @@
 //! (answers `{"success": "true"}` without the new id) and `PUT /api/v2/documents/{id}`
 //! (assumed). Titles and field texts are served encoded the way names are.
 
-use super::{wire, PassportalSim};
+use super::{updates, wire, PassportalSim};
 use crate::sim::generator::{DocType, PpDocument};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -319,23 +319,13 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Ok(id) = id.trim().parse::<i64>() else {
-        return wire::bad_request("invalid id");
-    };
-    let b = match document_body(&sim, &body) {
-        Ok(b) => b,
-        Err(message) => return wire::bad_request(message),
-    };
-    {
-        let mut state = sim.state();
-        let Some(doc) = state.document_mut(id) else {
-            return wire::bad_request("invalid id");
-        };
+    updates::update(&sim, &id, &body, document_body, |state, id, b| {
+        let doc = state.document_mut(id).ok_or(updates::UNKNOWN_ID)?;
         if doc.doc_type != b.doc_type {
-            return wire::bad_request("templateUid does not match the document's template");
+            return Err("templateUid does not match the document's template");
         }
         if doc.client_id != b.client_id {
-            return wire::bad_request("clientId does not match the document");
+            return Err("clientId does not match the document");
         }
         doc.title = b.title;
         for (label, text) in b.fields {
@@ -348,7 +338,6 @@ pub async fn update(
                 None => doc.fields.push((label, text)),
             }
         }
-    }
-    sim.updates.fetch_add(1, Ordering::SeqCst);
-    wire::ok(json!({ "success": true }))
+        Ok(())
+    })
 }

@@ -1,7 +1,7 @@
 //! Users (technicians): `GET /api/v2/users`, `POST /api/v2/users` and `PUT /api/v2/users/{id}`,
 //! all assumed routes, in the shapes written down in `crate::api::passportal::routes`.
 
-use super::{wire, PassportalSim};
+use super::{updates, wire, PassportalSim};
 use crate::sim::generator::PpUser;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -62,22 +62,11 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Ok(id) = id.trim().parse::<i64>() else {
-        return wire::bad_request("invalid id");
-    };
-    let user = match user_body(&sim, &body) {
-        Ok(user) => user,
-        Err(message) => return wire::bad_request(message),
-    };
-    {
-        let mut state = sim.state();
-        let Some(held) = state.instance.users.iter_mut().find(|u| u.id == id) else {
-            return wire::bad_request("invalid id");
-        };
-        *held = PpUser { id, ..user };
-    }
-    sim.updates.fetch_add(1, Ordering::SeqCst);
-    wire::ok(json!({ "success": true }))
+    updates::update(&sim, &id, &body, user_body, |state, id, user| {
+        let held = state.instance.users.iter_mut().find(|u| u.id == id);
+        *held.ok_or(updates::UNKNOWN_ID)? = PpUser { id, ..user };
+        Ok(())
+    })
 }
 
 /// A user as a create or update body gives it `{"firstName", "lastName", "email"?}`, stored as

@@ -319,24 +319,31 @@ fn dry_run(
 }
 
 fn write_errors(run: &Run, errors: &[RowError]) -> Result<(), StagingError> {
-    let header: Vec<String> = ["entity", "autotask_id", "name", "what", "message"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let rows: Vec<Vec<String>> = errors
-        .iter()
-        .map(|e| {
-            vec![
-                e.entity.clone(),
-                e.autotask_id.to_string(),
-                e.name.clone(),
-                e.what.clone(),
-                e.message.clone(),
-            ]
-        })
-        .collect();
+    let header = ["entity", "autotask_id", "name", "what", "message"];
+    let rows = errors.iter().map(|e| {
+        vec![
+            e.entity.clone(),
+            e.autotask_id.to_string(),
+            e.name.clone(),
+            e.what.clone(),
+            e.message.clone(),
+        ]
+    });
+    write_report(run, ERRORS_FILE, &header, rows)
+}
+
+/// Write one of the load's reports (`load/*.csv`) the way the review tables are written, so it
+/// opens cleanly in a spreadsheet.
+pub(super) fn write_report(
+    run: &Run,
+    rel: &str,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<(), StagingError> {
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let rows: Vec<Vec<String>> = rows.collect();
     write_atomic(
-        &run.path(ERRORS_FILE),
+        &run.path(rel),
         &crate::stages::review::spreadsheet_csv(&header, &rows),
     )
 }

@@ -8,7 +8,6 @@ use crate::model::entity::Entity;
 use crate::model::ids::AutotaskId;
 use crate::stages::plan::Plan;
 use crate::store::parquet::{read_frame, Columns};
-use crate::store::staging::write_atomic;
 use std::collections::{BTreeMap, HashSet};
 
 pub const ORPHANS_FILE: &str = "load/orphans.csv";
@@ -60,33 +59,24 @@ pub fn report(ctx: &LoadContext<'_>, plan: &Plan) -> Result<u64, LoadError> {
         ctx.ledger.settle_orphans(entity, &gone)?;
     }
     let orphans = ctx.ledger.orphans()?;
-    let header: Vec<String> = [
+    let header = [
         "entity",
         "autotask_id",
         "passportal_id",
         "first_seen_run",
         "first_seen_at",
         "last_seen_run",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let rows: Vec<Vec<String>> = orphans
-        .iter()
-        .map(|o| {
-            vec![
-                o.entity.to_string(),
-                o.autotask_id.0.to_string(),
-                o.passportal_id.map_or(String::new(), |p| p.0.to_string()),
-                o.first_seen_run.clone(),
-                o.first_seen_at.clone(),
-                o.last_seen_run.clone(),
-            ]
-        })
-        .collect();
-    write_atomic(
-        &ctx.run.path(ORPHANS_FILE),
-        &crate::stages::review::spreadsheet_csv(&header, &rows),
-    )?;
+    ];
+    let rows = orphans.iter().map(|o| {
+        vec![
+            o.entity.to_string(),
+            o.autotask_id.0.to_string(),
+            o.passportal_id.map_or(String::new(), |p| p.0.to_string()),
+            o.first_seen_run.clone(),
+            o.first_seen_at.clone(),
+            o.last_seen_run.clone(),
+        ]
+    });
+    super::write_report(ctx.run, ORPHANS_FILE, &header, rows)?;
     Ok(orphans.len() as u64)
 }

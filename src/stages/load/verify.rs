@@ -20,7 +20,7 @@ use crate::model::ids::AutotaskId;
 use crate::stages::extract::passportal as staged;
 use crate::stages::plan::read_frozen;
 use crate::store::ledger::{Ledger, Link};
-use crate::store::staging::{write_atomic, Run, StagingError};
+use crate::store::staging::{Run, StagingError};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -336,34 +336,25 @@ impl Check<'_> {
 }
 
 fn write_findings(run: &Run, findings: &[Finding]) -> Result<(), StagingError> {
-    let header: Vec<String> = [
+    let header = [
         "entity",
         "autotask_id",
         "problem",
         "passportal_ids",
         "detail",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let rows: Vec<Vec<String>> = findings
-        .iter()
-        .map(|f| {
-            vec![
-                f.entity.to_string(),
-                f.autotask_id.to_string(),
-                f.problem.as_str().to_string(),
-                f.passportal_ids
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                f.detail.clone(),
-            ]
-        })
-        .collect();
-    write_atomic(
-        &run.path(VERIFY_FILE),
-        &crate::stages::review::spreadsheet_csv(&header, &rows),
-    )
+    ];
+    let rows = findings.iter().map(|f| {
+        vec![
+            f.entity.to_string(),
+            f.autotask_id.to_string(),
+            f.problem.as_str().to_string(),
+            f.passportal_ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            f.detail.clone(),
+        ]
+    });
+    super::write_report(run, VERIFY_FILE, &header, rows)
 }
