@@ -54,12 +54,12 @@ pub async fn update_matched(
     let matched = plan
         .link
         .iter()
-        .map(|l| (l.autotask_id, l.passportal_id))
-        .chain(plan.linked.iter().filter_map(|id| {
-            links
-                .get(&crate::model::ids::AutotaskId(*id))
-                .map(|l| (*id, l.passportal_id.0))
-        }));
+        .map(|l| (l.autotask_id.0, l.passportal_id.0))
+        .chain(
+            plan.linked
+                .iter()
+                .filter_map(|id| links.get(id).map(|l| (id.0, l.passportal_id.0))),
+        );
     let mut todo: Vec<(i64, i64, NewDocument)> = Vec::new();
     for (at, pp) in matched {
         let Some(doc) = docs.get(&pp) else { continue };
