@@ -7,7 +7,7 @@
 use super::children::{match_children, parents_from, ChildRecord, ChildScope, Parent};
 use super::companies::{evidence_from, match_companies, own_evidence, CompanyInput};
 use super::people::{match_resources, ResourceInput};
-use super::spec::MatchSpec;
+use super::spec::{MatchSpec, Rule};
 use super::{Action, Method, ReviewRow};
 use crate::api::passportal::models::Client;
 use crate::model::entity::{DocType, Entity};
@@ -130,8 +130,9 @@ pub fn match_entity(
             spec,
         })
     };
-    match spec.entity {
-        Entity::Companies => {
+    // The rule says how; each rule compares the records of the entity it was made for.
+    match spec.rule {
+        Rule::CompanyName => {
             // The clients' evidence: their location and contact documents; the companies'
             // own: their locations and contacts (whichever were staged).
             let docs = [DocType::Location, DocType::Contact]
@@ -151,18 +152,20 @@ pub fn match_entity(
                 own_evidence: &own,
             }))
         }
-        Entity::Resources => Some(match_resources(&ResourceInput {
+        Rule::Person => Some(match_resources(&ResourceInput {
             resources: at.resources.as_deref()?,
             users: pp.users.as_deref()?,
             links,
             include_inactive: spec.include_inactive,
             thresholds: spec.thresholds,
         })),
-        Entity::Locations => {
+        Rule::NameThenAddress => {
             Some(scope(DocType::Location)?.rows(at.locations.as_deref()?, &|_| None))
         }
-        Entity::Contacts => Some(scope(DocType::Contact)?.rows(at.contacts.as_deref()?, &|_| None)),
-        Entity::ConfigurationItems => {
+        Rule::ContactModel => {
+            Some(scope(DocType::Contact)?.rows(at.contacts.as_deref()?, &|_| None))
+        }
+        Rule::SerialThenName => {
             let records = at.configuration_items.as_deref()?;
             // Configuration items of a type the pipeline does not select are out of scope.
             let unselected: HashMap<i64, &str> = records
