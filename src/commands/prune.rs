@@ -207,7 +207,7 @@ fn runs_with_waiting_rows(staging: &Staging, ids: &[String]) -> BTreeSet<String>
             let waits = plan
                 .entities
                 .iter()
-                .any(|(entity, p)| p.pending.iter().any(|id| !later.contains(&(*entity, *id))));
+                .any(|(entity, p)| p.pending.iter().any(|id| !later.contains(&(*entity, id.0))));
             if waits {
                 runs.insert(id.clone());
             }

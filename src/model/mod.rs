@@ -2,6 +2,7 @@
 //! entity kinds and their schema, the staged records, the review decisions, credentials and the
 //! pipeline file's settings.
 
+pub mod credential_sources;
 pub mod credentials;
 pub mod decision;
 pub mod entity;

@@ -112,7 +112,8 @@ pub struct Schema {
     /// The columns whose non-empty values, joined by a space, make the Passportal record's
     /// name or title.
     pub title: &'static [&'static str],
-    /// The columns matching compares against the Passportal side.
+    /// The columns matching reads (blocks on or compares against the Passportal side): exactly
+    /// those of the entity's match rule (`stages::matching::spec`), which a test checks.
     pub match_keys: &'static [&'static str],
 }
 
@@ -149,14 +150,7 @@ const COMPANIES: Schema = Schema {
         Field::derived("user_defined_fields", Text),
     ],
     title: &["company_name"],
-    match_keys: &[
-        "company_name",
-        "phone",
-        "address1",
-        "city",
-        "postal_code",
-        "web_address",
-    ],
+    match_keys: &["company_name", "phone", "postal_code"],
 };
 
 const RESOURCES: Schema = Schema {
@@ -218,13 +212,14 @@ const CONTACTS: Schema = Schema {
     title: &["first_name", "last_name"],
     match_keys: &[
         "email_address",
-        "email_address2",
         "first_name",
         "last_name",
-        "phone",
-        "mobile_phone",
+        "address_line",
         "city",
         "zip_code",
+        "state",
+        "phone",
+        "mobile_phone",
     ],
 };
 
@@ -251,7 +246,7 @@ const LOCATIONS: Schema = Schema {
         Field::new("is_primary", "isPrimary", Bool).shown("is_primary"),
     ],
     title: &["name"],
-    match_keys: &["name", "address1", "city", "postal_code", "phone"],
+    match_keys: &["name", "address1", "city"],
 };
 
 const CONFIGURATION_ITEMS: Schema = Schema {

@@ -4,6 +4,7 @@
 
 mod children;
 mod names;
+mod people;
 pub mod records;
 
 pub use children::{all_ids, CI_TYPES, SELECTED_CI_TYPES};

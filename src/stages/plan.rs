@@ -7,6 +7,7 @@ mod templates;
 mod validate;
 
 use crate::model::entity::Entity;
+use crate::model::ids::{AutotaskId, PassportalId};
 use crate::model::pipeline::{MatchingConfig, SyncConfig};
 use crate::stages::matching::{proposals_path, read_proposals, Action, Method};
 use crate::stages::review::{self, ReviewError};
@@ -50,15 +51,15 @@ pub enum PlanError {
 /// A new link to record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlannedLink {
-    pub autotask_id: i64,
-    pub passportal_id: i64,
+    pub autotask_id: AutotaskId,
+    pub passportal_id: PassportalId,
     pub method: Method,
 }
 
 /// An analyst's decision to remember in the ledger, so later runs show it as `remembered`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Remember {
-    pub autotask_id: i64,
+    pub autotask_id: AutotaskId,
     pub action: Action,
 }
 
@@ -66,25 +67,25 @@ pub struct Remember {
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct EntityPlan {
     /// Autotask ids to create in Passportal.
-    pub create: Vec<i64>,
+    pub create: Vec<AutotaskId>,
     /// New links (matches not yet in the ledger).
     pub link: Vec<PlannedLink>,
     /// Autotask ids already linked, unchanged.
-    pub linked: Vec<i64>,
+    pub linked: Vec<AutotaskId>,
     /// Autotask ids left out.
-    pub exclude: Vec<i64>,
+    pub exclude: Vec<AutotaskId>,
     /// Linked records deleted in Autotask: reported, never deleted in Passportal.
     #[serde(default)]
-    pub orphans: Vec<i64>,
+    pub orphans: Vec<AutotaskId>,
     /// Decisions to remember (analysts' exclusions).
     #[serde(default)]
     pub remember: Vec<Remember>,
     /// Remembered decisions an analyst undid in this run.
     #[serde(default)]
-    pub forget: Vec<i64>,
+    pub forget: Vec<AutotaskId>,
     /// Rows the pipeline's policy left for an analyst (auto approval): nothing is done.
     #[serde(default)]
-    pub pending: Vec<i64>,
+    pub pending: Vec<AutotaskId>,
 }
 
 /// What the plan records in the manifest (`stages.plan.notes`).
@@ -222,13 +223,13 @@ pub fn make(
             },
         );
         for id in &pending {
-            proposals.remove(id);
+            proposals.remove(&id.0);
         }
         let remembered: BTreeSet<i64> = ledger
             .decisions(entity)?
             .into_iter()
             .filter(|(_, a)| *a == Action::Exclude)
-            .map(|(id, _)| id)
+            .map(|(id, _)| id.0)
             .collect();
         let plan = validate::plan_entity(
             entity,
@@ -272,7 +273,8 @@ pub fn make(
             let plan = plans.entry(entity).or_default();
             plan.orphans = ids
                 .into_iter()
-                .filter(|id| links.contains_key(&crate::model::ids::AutotaskId(*id)))
+                .map(AutotaskId)
+                .filter(|id| links.contains_key(id))
                 .collect();
             plan.orphans.sort_unstable();
             if !plan.orphans.is_empty() {

@@ -450,7 +450,7 @@ impl Ledger {
     }
 
     /// Remembered analyst decisions of an entity (an exclusion stays excluded in later runs).
-    pub fn decisions(&self, entity: Entity) -> Result<Vec<(i64, Action)>, LedgerError> {
+    pub fn decisions(&self, entity: Entity) -> Result<Vec<(AutotaskId, Action)>, LedgerError> {
         let mut stmt = self
             .conn
             .prepare("SELECT autotask_id, action FROM decisions WHERE entity = ?")
@@ -464,7 +464,7 @@ impl Ledger {
         for row in rows {
             let (id, action) = row.map_err(sql("read decisions"))?;
             if let Some(action) = Action::parse(&action) {
-                out.push((id, action));
+                out.push((AutotaskId(id), action));
             }
         }
         Ok(out)
@@ -474,13 +474,13 @@ impl Ledger {
     pub fn remember(
         &self,
         entity: Entity,
-        decisions: &[(i64, Action)],
+        decisions: &[(AutotaskId, Action)],
         run_id: &str,
     ) -> Result<(), LedgerError> {
         let rows = decisions.iter().map(|(id, action)| {
             vec![
                 Value::Text(entity.as_str().into()),
-                Value::BigInt(*id),
+                Value::BigInt(id.0),
                 Value::Text(action.as_str().into()),
                 Value::Text(run_id.into()),
             ]
@@ -493,12 +493,12 @@ impl Ledger {
     }
 
     /// Forget remembered decisions an analyst undid.
-    pub fn forget(&self, entity: Entity, ids: &[i64]) -> Result<(), LedgerError> {
+    pub fn forget(&self, entity: Entity, ids: &[AutotaskId]) -> Result<(), LedgerError> {
         for id in ids {
             self.conn
                 .execute(
                     "DELETE FROM decisions WHERE entity = ? AND autotask_id = ?",
-                    params![entity.as_str(), id],
+                    params![entity.as_str(), id.0],
                 )
                 .map_err(sql("write decisions"))?;
         }

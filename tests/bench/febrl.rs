@@ -4,15 +4,18 @@
 //! `tests/bench/fetch_febrl.sh DIR` and run `ATPP_FEBRL_DIR=DIR cargo bench --bench perf -- febrl`.
 //! Each data set is split into its originals (Autotask contacts of one company) and duplicates
 //! (Passportal contact documents of that company's client), converted to the staged records and
-//! run through the production contact matcher. Reported: blocking recall (share of true pairs the
+//! run through `match_all`, the match stage's function. Reported: blocking recall (share of true pairs the
 //! blocking keeps) and pairs compared, automatic-match precision, and precision, recall and F1
 //! of automatic matches plus suggestions.
 
+use atpp::api::passportal::models::Client;
 use atpp::model::decision::Action;
+use atpp::model::entity::{DocType, Entity};
 use atpp::model::pipeline::Thresholds;
 use atpp::model::records::{ContactRow, DocumentRow};
-use atpp::stages::matching::children::{match_children, ChildScope, Parent};
+use atpp::stages::extract::autotask::CompanyRow;
 use atpp::stages::matching::contacts::blocked_candidates;
+use atpp::stages::matching::{match_all, AutotaskSide, MatchSpec, Memory, PassportalSide};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -158,26 +161,33 @@ pub fn measure(a: &[Record], b: &[Record], thresholds: Thresholds) -> Figures {
         .into_iter()
         .filter(|(at, _)| contacts.iter().any(|c| c.id == *at))
         .collect();
-    let parents = HashMap::from([(
-        COMPANY,
-        Parent::Linked {
-            client_id: CLIENT,
+    // One company whose client holds the duplicates, decided as the match stage decides.
+    let autotask = AutotaskSide {
+        companies: vec![CompanyRow {
+            id: COMPANY,
             name: "FEBRL".into(),
-        },
-    )]);
-    let links = BTreeMap::new();
-    let none = |_: i64| None;
-    let rows = match_children(
-        &contacts,
-        &ChildScope {
-            documents: &documents,
-            parents: &parents,
-            links: &links,
-            include_inactive: false,
-            thresholds,
-            exclusion: &none,
-        },
-    );
+            is_active: true,
+            ..CompanyRow::default()
+        }],
+        contacts: Some(contacts),
+        ..AutotaskSide::default()
+    };
+    let passportal = PassportalSide {
+        clients: vec![Client {
+            id: CLIENT,
+            name: "FEBRL".into(),
+        }],
+        documents: BTreeMap::from([(DocType::Contact, documents)]),
+        ..PassportalSide::default()
+    };
+    let specs = [
+        MatchSpec::new(Entity::Companies, Thresholds::default()),
+        MatchSpec::new(Entity::Contacts, thresholds),
+    ];
+    let decided = match_all(&specs, &autotask, &passportal, &Memory::default());
+    let rows = &decided[1].rows;
+    let contacts = autotask.contacts.as_deref().unwrap_or_default();
+    let documents = &passportal.documents[&DocType::Contact];
     let by_client: HashMap<i64, Vec<&DocumentRow>> =
         HashMap::from([(CLIENT, documents.iter().collect())]);
     let queries: Vec<(&ContactRow, i64)> = contacts.iter().map(|c| (c, CLIENT)).collect();
@@ -194,7 +204,7 @@ pub fn measure(a: &[Record], b: &[Record], thresholds: Thresholds) -> Figures {
             f.blocking_kept += usize::from(kept.iter().any(|d| t.contains(d)));
         }
     }
-    for r in &rows {
+    for r in rows {
         let Some(best) = &r.best else { continue };
         let correct = truth
             .get(&r.autotask_id)

@@ -3,12 +3,13 @@
 //! clients), and matching quality per entity. Each measurement runs in its own child process so
 //! its peak memory is its own.
 
-use crate::quality::{ci_row, company_quality, company_row, document_row, entity_quality};
-use atpp::model::pipeline::{MatchingConfig, SyncConfig, Thresholds};
+use crate::quality::{company_quality, entity_quality, sides};
+use atpp::model::entity::{DocType, Entity};
+use atpp::model::pipeline::{MatchingConfig, Thresholds};
 use atpp::sim::generator::{generate, MspSpec};
-use atpp::stages::matching::children::{match_children, parents_from, ChildScope};
-use atpp::stages::matching::companies::{match_companies, CompanyInput};
-use std::collections::BTreeMap;
+use atpp::stages::matching::children::parents_from;
+use atpp::stages::matching::decide::match_entity;
+use atpp::stages::matching::{match_all, MatchSpec, Memory};
 use std::time::Instant;
 
 fn spec(companies: usize, seed: u64) -> MspSpec {
@@ -28,48 +29,26 @@ fn spec(companies: usize, seed: u64) -> MspSpec {
     }
 }
 
-/// Companies × clients: wall time of the match alone (records already in memory).
+/// Companies × clients: wall time of the match alone (records already in memory), through
+/// `match_all` as the match stage calls it.
 pub fn companies(n: usize) {
     let msp = generate(&spec(n, 5));
-    let rows: Vec<_> = msp.autotask.companies.iter().map(company_row).collect();
-    let clients: Vec<_> = msp
-        .passportal
-        .clients
-        .iter()
-        .map(|c| atpp::api::passportal::models::Client {
-            id: c.id,
-            name: c.name.clone(),
-        })
-        .collect();
-    let docs: Vec<_> = msp
-        .passportal
-        .documents
-        .iter()
-        .filter(|d| d.doc_type != atpp::sim::generator::DocType::Asset)
-        .map(document_row)
-        .collect();
+    let (at, pp) = sides(&msp);
     let started = Instant::now();
-    let evidence = atpp::stages::matching::companies::evidence_from(docs.iter());
-    let out = match_companies(&CompanyInput {
-        companies: &rows,
-        clients: &clients,
-        links: &BTreeMap::new(),
-        sync: &SyncConfig::default(),
-        thresholds: Thresholds::default(),
-        evidence: &evidence,
-        own_evidence: &Default::default(),
-    });
+    let spec = MatchSpec::new(Entity::Companies, Thresholds::default());
+    let out = match_all(&[spec], &at, &pp, &Memory::default());
     let secs = started.elapsed().as_secs_f64();
     println!(
         "match companies: {} Autotask × {} Passportal in {secs:.2} s ({} rows), peak RSS {:.0} MiB",
-        rows.len(),
-        clients.len(),
-        out.len(),
+        at.companies.len(),
+        pp.clients.len(),
+        out[0].rows.len(),
         super::peak_rss_mib()
     );
 }
 
-/// A million configuration items matched within their clients.
+/// A million configuration items matched within their clients (the companies decided first,
+/// untimed, as their parents).
 pub fn assets() {
     let s = MspSpec {
         cis_per_company: 50,
@@ -77,64 +56,22 @@ pub fn assets() {
         ..spec(20_000, 6)
     };
     let msp = generate(&s);
-    let types: BTreeMap<i64, String> = msp
-        .autotask
-        .ci_types
-        .iter()
-        .map(|t| (t.id, t.name.clone()))
-        .collect();
-    let items: Vec<_> = msp
-        .autotask
-        .configuration_items
-        .iter()
-        .map(|c| ci_row(c, types.get(&c.configuration_item_type).cloned()))
-        .collect();
-    let docs: Vec<_> = msp
-        .passportal
-        .documents
-        .iter()
-        .filter(|d| d.doc_type == atpp::sim::generator::DocType::Asset)
-        .map(document_row)
-        .collect();
-    let companies: Vec<_> = msp.autotask.companies.iter().map(company_row).collect();
-    let clients: Vec<_> = msp
-        .passportal
-        .clients
-        .iter()
-        .map(|c| atpp::api::passportal::models::Client {
-            id: c.id,
-            name: c.name.clone(),
-        })
-        .collect();
-    let links = BTreeMap::new();
-    let company_rows = match_companies(&CompanyInput {
-        companies: &companies,
-        clients: &clients,
-        links: &links,
-        sync: &SyncConfig::default(),
-        thresholds: Thresholds::default(),
-        evidence: &Default::default(),
-        own_evidence: &Default::default(),
-    });
-    let parents = parents_from(&company_rows);
-    let none = |_: i64| None;
+    let (mut at, mut pp) = sides(&msp);
+    // The companies are matched by name alone here, as before: no location evidence.
+    at.locations = None;
+    pp.documents.retain(|t, _| *t == DocType::Asset);
+    let memory = Memory::default();
+    let companies = MatchSpec::new(Entity::Companies, Thresholds::default());
+    let decided = match_all(&[companies], &at, &pp, &memory);
+    let parents = parents_from(&decided[0].rows);
     let started = Instant::now();
-    let out = match_children(
-        &items,
-        &ChildScope {
-            documents: &docs,
-            parents: &parents,
-            links: &links,
-            include_inactive: false,
-            thresholds: Thresholds::default(),
-            exclusion: &none,
-        },
-    );
+    let items = MatchSpec::new(Entity::ConfigurationItems, Thresholds::default());
+    let out = match_entity(&items, &at, &pp, &memory, &parents).expect("staged");
     println!(
         "match configuration items: {} items × {} asset documents within their clients in {:.2} s \
          ({} rows), peak RSS {:.0} MiB",
-        items.len(),
-        docs.len(),
+        at.configuration_items.as_ref().map_or(0, Vec::len),
+        pp.documents[&DocType::Asset].len(),
         started.elapsed().as_secs_f64(),
         out.len(),
         super::peak_rss_mib()

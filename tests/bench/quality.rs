@@ -1,19 +1,22 @@
 //! Matching quality against a labelled truth: precision of the automatic matches and recall of
 //! automatic matches plus suggestions. The quality test and the quality benchmark both use it,
-//! so the thresholds in README come from the same arithmetic the test checks.
+//! and it decides with `match_all`, the function the match stage calls, so the figures in README
+//! measure the code users run.
 
 use atpp::api::passportal::models::Client;
+use atpp::api::passportal::DocType as Wire;
 use atpp::model::decision::{Action, Method, ReviewRow};
 use atpp::model::entity::Entity;
-use atpp::model::pipeline::{SyncConfig, Thresholds};
+use atpp::model::pipeline::{MatchingConfig, Thresholds};
 use atpp::model::records::{
     ConfigurationItemRow, ContactRow, DocumentRow, LocationRow, ResourceRow, UserRow,
 };
 use atpp::sim::generator::{
-    AtCompany, AtConfigurationItem, AtContact, AtLocation, AtResource, DocType, Msp, PpDocument,
+    AtCompany, AtConfigurationItem, AtContact, AtLocation, AtResource, DocType, EntityTruth, Msp,
+    PpDocument, SELECTED_CI_TYPES,
 };
 use atpp::stages::extract::autotask::CompanyRow;
-use atpp::stages::matching::companies::{match_companies, CompanyInput};
+use atpp::stages::matching::{match_all, AutotaskSide, MatchSpec, Memory, PassportalSide};
 use std::collections::BTreeMap;
 
 /// How well proposals agree with the true pairs.
@@ -69,27 +72,58 @@ pub fn measure(rows: &[ReviewRow], true_pairs: &BTreeMap<i64, i64>) -> Quality {
     q
 }
 
-/// The clients' evidence as the match stage joins it: their location and contact documents.
-pub fn evidence_of(
-    msp: &Msp,
-) -> std::collections::HashMap<i64, atpp::stages::matching::companies::Evidence> {
-    let docs: Vec<DocumentRow> = msp
-        .passportal
-        .documents
+/// A generated MSP's records as the extract stages them: both sides of a run, everything
+/// staged.
+pub fn sides(msp: &Msp) -> (AutotaskSide, PassportalSide) {
+    let type_names: BTreeMap<i64, String> = msp
+        .autotask
+        .ci_types
         .iter()
-        .filter(|d| d.doc_type != DocType::Asset)
-        .map(document_row)
+        .map(|c| (c.id, c.name.clone()))
         .collect();
-    atpp::stages::matching::companies::evidence_from(docs.iter())
-}
-
-/// The companies' own evidence as the match stage joins it: their locations and contacts.
-pub fn own_evidence_of(
-    msp: &Msp,
-) -> std::collections::HashMap<i64, atpp::stages::matching::companies::Evidence> {
-    let locations: Vec<_> = msp.autotask.locations.iter().map(location_row).collect();
-    let contacts: Vec<_> = msp.autotask.contacts.iter().map(contact_row).collect();
-    atpp::stages::matching::companies::own_evidence(&locations, &contacts)
+    let at = &msp.autotask;
+    let autotask = AutotaskSide {
+        companies: at.companies.iter().map(company_row).collect(),
+        resources: Some(at.resources.iter().map(resource_row).collect()),
+        locations: Some(at.locations.iter().map(location_row).collect()),
+        contacts: Some(at.contacts.iter().map(contact_row).collect()),
+        configuration_items: Some(
+            at.configuration_items
+                .iter()
+                .map(|c| ci_row(c, type_names.get(&c.configuration_item_type).cloned()))
+                .collect(),
+        ),
+    };
+    let pp = &msp.passportal;
+    let mut documents: BTreeMap<Wire, Vec<DocumentRow>> =
+        Wire::ALL.iter().map(|t| (*t, Vec::new())).collect();
+    for d in &pp.documents {
+        let row = document_row(d);
+        documents.entry(wire(d.doc_type)).or_default().push(row);
+    }
+    let passportal = PassportalSide {
+        clients: pp
+            .clients
+            .iter()
+            .map(|c| Client {
+                id: c.id,
+                name: c.name.clone(),
+            })
+            .collect(),
+        users: Some(
+            pp.users
+                .iter()
+                .map(|u| UserRow {
+                    id: u.id,
+                    first_name: Some(u.first_name.clone()),
+                    last_name: Some(u.last_name.clone()),
+                    email: u.email.clone(),
+                })
+                .collect(),
+        ),
+        documents,
+    };
+    (autotask, passportal)
 }
 
 /// A generated company as the extract stages it.
@@ -110,163 +144,50 @@ pub fn company_row(c: &AtCompany) -> CompanyRow {
     }
 }
 
-/// Match a generated MSP's companies (no links yet) and measure against its truth: the planted
-/// identical, normalised and fuzzy pairs.
-pub fn company_quality(msp: &Msp, thresholds: Thresholds) -> Quality {
-    let companies: Vec<CompanyRow> = msp.autotask.companies.iter().map(company_row).collect();
-    let clients: Vec<Client> = msp
-        .passportal
-        .clients
-        .iter()
-        .map(|c| Client {
-            id: c.id,
-            name: c.name.clone(),
-        })
-        .collect();
-    let rows = match_companies(&CompanyInput {
-        companies: &companies,
-        clients: &clients,
-        links: &BTreeMap::new(),
-        sync: &SyncConfig::default(),
-        thresholds,
-        evidence: &evidence_of(msp),
-        own_evidence: &own_evidence_of(msp),
-    });
-    let truth = &msp.truth.companies;
-    let mut pairs = truth.matches.clone();
-    pairs.extend(truth.suggest.iter().map(|(a, p)| (*a, *p)));
-    measure(&rows, &pairs)
+/// True pairs of an entity: the planted matches and suggestions.
+fn pairs(e: &EntityTruth) -> BTreeMap<i64, i64> {
+    let mut p = e.matches.clone();
+    p.extend(e.suggest.iter().map(|(a, b)| (*a, *b)));
+    p
 }
 
-/// Every entity's quality on a generated MSP (no links yet), matched the way the match stage
-/// matches: companies first, children within their company's client. The demo pipeline's
-/// scope: configuration items of `SELECTED_CI_TYPES` only.
-pub fn entity_quality(
-    msp: &Msp,
-    t: &atpp::model::pipeline::MatchingConfig,
-) -> BTreeMap<Entity, Quality> {
-    use atpp::sim::generator::SELECTED_CI_TYPES;
-    use atpp::stages::matching::children::{match_children, parents_from, ChildScope};
-    use atpp::stages::matching::people::{match_resources, ResourceInput};
-    let mut out = BTreeMap::new();
+/// Match a generated MSP's companies (no links yet) with `match_all`, the match stage's
+/// function, and measure against its truth: the planted identical, normalised and fuzzy pairs.
+pub fn company_quality(msp: &Msp, thresholds: Thresholds) -> Quality {
+    let (at, pp) = sides(msp);
+    let spec = MatchSpec::new(Entity::Companies, thresholds);
+    let decided = match_all(&[spec], &at, &pp, &Memory::default());
+    measure(&decided[0].rows, &pairs(&msp.truth.companies))
+}
+
+/// Every entity's quality on a generated MSP (no links yet), decided by `match_all` as the
+/// match stage decides it, under the demo pipeline's scope: configuration items of
+/// `SELECTED_CI_TYPES` only.
+pub fn entity_quality(msp: &Msp, t: &MatchingConfig) -> BTreeMap<Entity, Quality> {
+    let (at, pp) = sides(msp);
+    let specs: Vec<MatchSpec> = MatchSpec::defaults(t)
+        .into_iter()
+        .map(|mut s| {
+            if s.entity == Entity::ConfigurationItems {
+                s.types = SELECTED_CI_TYPES.iter().map(|t| t.to_string()).collect();
+            }
+            s
+        })
+        .collect();
     let truth = &msp.truth;
-    let pairs = |e: &atpp::sim::generator::EntityTruth| {
-        let mut p = e.matches.clone();
-        p.extend(e.suggest.iter().map(|(a, b)| (*a, *b)));
-        p
-    };
-    let companies: Vec<CompanyRow> = msp.autotask.companies.iter().map(company_row).collect();
-    let clients: Vec<Client> = msp
-        .passportal
-        .clients
-        .iter()
-        .map(|c| Client {
-            id: c.id,
-            name: c.name.clone(),
+    match_all(&specs, &at, &pp, &Memory::default())
+        .into_iter()
+        .map(|d| {
+            let truth = match d.entity {
+                Entity::Companies => &truth.companies,
+                Entity::Resources => &truth.resources,
+                Entity::Locations => &truth.locations,
+                Entity::Contacts => &truth.contacts,
+                Entity::ConfigurationItems => &truth.assets,
+            };
+            (d.entity, measure(&d.rows, &pairs(truth)))
         })
-        .collect();
-    let links = BTreeMap::new();
-    let sync = SyncConfig::default();
-    let company_rows = match_companies(&CompanyInput {
-        companies: &companies,
-        clients: &clients,
-        links: &links,
-        sync: &sync,
-        thresholds: t.companies,
-        evidence: &evidence_of(msp),
-        own_evidence: &own_evidence_of(msp),
-    });
-    out.insert(
-        Entity::Companies,
-        measure(&company_rows, &pairs(&truth.companies)),
-    );
-
-    let resources: Vec<ResourceRow> = msp.autotask.resources.iter().map(resource_row).collect();
-    let users: Vec<UserRow> = msp
-        .passportal
-        .users
-        .iter()
-        .map(|u| UserRow {
-            id: u.id,
-            first_name: Some(u.first_name.clone()),
-            last_name: Some(u.last_name.clone()),
-            email: u.email.clone(),
-        })
-        .collect();
-    let rows = match_resources(&ResourceInput {
-        resources: &resources,
-        users: &users,
-        links: &links,
-        include_inactive: false,
-        thresholds: t.resources,
-    });
-    out.insert(Entity::Resources, measure(&rows, &pairs(&truth.resources)));
-
-    let parents = parents_from(&company_rows);
-    let docs = |kind: DocType| -> Vec<DocumentRow> {
-        msp.passportal
-            .documents
-            .iter()
-            .filter(|d| d.doc_type == kind)
-            .map(document_row)
-            .collect()
-    };
-    let none = |_: i64| None;
-    let scope = |documents, thresholds| ChildScope {
-        documents,
-        parents: &parents,
-        links: &links,
-        include_inactive: false,
-        thresholds,
-        exclusion: &none,
-    };
-    let locations: Vec<LocationRow> = msp.autotask.locations.iter().map(location_row).collect();
-    let location_docs = docs(DocType::Location);
-    let rows = match_children(&locations, &scope(&location_docs, t.locations));
-    out.insert(Entity::Locations, measure(&rows, &pairs(&truth.locations)));
-
-    let contacts: Vec<ContactRow> = msp.autotask.contacts.iter().map(contact_row).collect();
-    let contact_docs = docs(DocType::Contact);
-    let rows = match_children(&contacts, &scope(&contact_docs, t.contacts));
-    out.insert(Entity::Contacts, measure(&rows, &pairs(&truth.contacts)));
-
-    let type_names: BTreeMap<i64, String> = msp
-        .autotask
-        .ci_types
-        .iter()
-        .map(|c| (c.id, c.name.clone()))
-        .collect();
-    let items: Vec<ConfigurationItemRow> = msp
-        .autotask
-        .configuration_items
-        .iter()
-        .map(|c| ci_row(c, type_names.get(&c.configuration_item_type).cloned()))
-        .collect();
-    let unselected: std::collections::HashSet<i64> = items
-        .iter()
-        .filter(|c| {
-            !SELECTED_CI_TYPES.contains(&c.configuration_item_type_label.as_deref().unwrap_or(""))
-        })
-        .map(|c| c.id)
-        .collect();
-    let exclusion = |id: i64| {
-        unselected
-            .contains(&id)
-            .then(|| "type not selected".to_string())
-    };
-    let asset_docs = docs(DocType::Asset);
-    let rows = match_children(
-        &items,
-        &ChildScope {
-            exclusion: &exclusion,
-            ..scope(&asset_docs, t.configuration_items)
-        },
-    );
-    out.insert(
-        Entity::ConfigurationItems,
-        measure(&rows, &pairs(&truth.assets)),
-    );
-    out
+        .collect()
 }
 
 pub fn resource_row(r: &AtResource) -> ResourceRow {
@@ -332,18 +253,21 @@ pub fn ci_row(c: &AtConfigurationItem, label: Option<String>) -> ConfigurationIt
     }
 }
 
+fn wire(t: DocType) -> Wire {
+    match t {
+        DocType::Contact => Wire::Contact,
+        DocType::Location => Wire::Location,
+        DocType::Asset => Wire::Asset,
+    }
+}
+
 /// A generated document as the Passportal extract stages it.
 pub fn document_row(d: &PpDocument) -> DocumentRow {
-    use atpp::api::passportal::DocType as Wire;
     atpp::stages::extract::passportal::document_row(
         &atpp::api::passportal::Document {
             id: d.id,
             client_id: d.client_id,
-            doc_type: match d.doc_type {
-                DocType::Contact => Wire::Contact,
-                DocType::Location => Wire::Location,
-                DocType::Asset => Wire::Asset,
-            },
+            doc_type: wire(d.doc_type),
             title: d.title.clone(),
             fields: d.fields.clone(),
         },

@@ -31,7 +31,7 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
     let links: BTreeMap<i64, i64> = companies
         .link
         .iter()
-        .map(|l| (l.autotask_id, l.passportal_id))
+        .map(|l| (l.autotask_id.0, l.passportal_id.0))
         .collect();
     // Every planted identical or normalised pair is matched; every match is a planted pair (a
     // fuzzy one may be matched or only suggested).
@@ -48,10 +48,10 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
         .filter(|at| !links.contains_key(at))
         .copied()
         .collect();
-    let create: BTreeSet<i64> = companies.create.iter().copied().collect();
+    let create: BTreeSet<i64> = companies.create.iter().map(|id| id.0).collect();
     let expected_create: BTreeSet<i64> = truth.create.union(&suggested).copied().collect();
     assert_eq!(create, expected_create);
-    let exclude: BTreeSet<i64> = companies.exclude.iter().copied().collect();
+    let exclude: BTreeSet<i64> = companies.exclude.iter().map(|id| id.0).collect();
     assert_eq!(exclude, truth.exclude);
     assert!(companies.linked.is_empty());
     let o = &plan.overview[&Entity::Companies];
@@ -114,12 +114,12 @@ async fn demo_pipeline_ends_with_what_the_generator_planted() {
         let links: BTreeMap<i64, i64> = p
             .link
             .iter()
-            .map(|l| (l.autotask_id, l.passportal_id))
+            .map(|l| (l.autotask_id.0, l.passportal_id.0))
             .collect();
         assert_eq!(links, truth.matches, "{entity}: matches");
-        let create: BTreeSet<i64> = p.create.iter().copied().collect();
+        let create: BTreeSet<i64> = p.create.iter().map(|id| id.0).collect();
         assert_eq!(create, truth.create, "{entity}: creates");
-        let exclude: BTreeSet<i64> = p.exclude.iter().copied().collect();
+        let exclude: BTreeSet<i64> = p.exclude.iter().map(|id| id.0).collect();
         assert_eq!(exclude, truth.exclude, "{entity}: exclusions");
         let c = &load.entities[&entity];
         assert_eq!(c.created as usize, truth.create.len(), "{entity}: created");

@@ -313,7 +313,7 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
     let (had, has) = (count(&before), count(&after));
     let mut wanted: HashMap<String, usize> = HashMap::new();
     for id in &companies.create {
-        *wanted.entry(at_names[id].clone()).or_default() += 1;
+        *wanted.entry(at_names[&id.0].clone()).or_default() += 1;
     }
     let mut wrong = Vec::new();
     for (name, n) in &wanted {
@@ -338,18 +338,22 @@ fn a_load_killed_at_random_points_creates_every_row_exactly_once() {
     let names: HashMap<i64, &str> = after.iter().map(|c| (c.id, c.name.as_str())).collect();
     for id in &companies.create {
         let link = links
-            .get(&atpp::model::ids::AutotaskId(*id))
+            .get(id)
             .unwrap_or_else(|| panic!("created company {id} is not linked"));
         let pp = link.passportal_id.0;
         assert!(
             !before_ids.contains(&pp),
             "{id} linked to an old client {pp}"
         );
-        assert_eq!(names.get(&pp).copied(), Some(at_names[id].as_str()), "{id}");
+        assert_eq!(
+            names.get(&pp).copied(),
+            Some(at_names[&id.0].as_str()),
+            "{id}"
+        );
     }
     for l in &companies.link {
-        let link = &links[&atpp::model::ids::AutotaskId(l.autotask_id)];
-        assert_eq!(link.passportal_id.0, l.passportal_id);
+        let link = &links[&l.autotask_id];
+        assert_eq!(link.passportal_id, l.passportal_id);
     }
     assert_eq!(links.len(), companies.create.len() + companies.link.len());
     let targets: BTreeSet<i64> = links.values().map(|l| l.passportal_id.0).collect();

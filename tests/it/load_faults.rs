@@ -14,7 +14,6 @@ use atpp::commands::demo::{
     sim_credential_values, sim_passportal_credentials, World, DEMO_PIPELINE,
 };
 use atpp::model::entity::Entity;
-use atpp::model::ids::AutotaskId;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::{DocType, MspSpec, PassportalInstance};
 use atpp::sim::passportal::{PassportalSim, PassportalSimOptions, WriteFaultPlan};
@@ -160,7 +159,7 @@ fn assert_no_duplicates(
         let name = &at
             .companies
             .iter()
-            .find(|c| c.id == *id)
+            .find(|c| c.id == id.0)
             .unwrap()
             .company_name;
         *wanted.entry(name.clone()).or_default() += 1;
@@ -249,8 +248,8 @@ fn undone(plan: &Plan, ledger: &Ledger) -> BTreeSet<(String, i64)> {
     for (entity, p) in &plan.entities {
         let links = ledger.links(*entity).expect("links");
         for id in &p.create {
-            if !links.contains_key(&AutotaskId(*id)) {
-                out.insert((entity.to_string(), *id));
+            if !links.contains_key(id) {
+                out.insert((entity.to_string(), id.0));
             }
         }
     }
@@ -385,7 +384,11 @@ async fn a_faulty_load_lists_its_failures_and_the_next_load_finishes_without_dup
         Entity::ConfigurationItems,
     ] {
         let t = doc_type(entity).unwrap();
-        let wanted: BTreeSet<i64> = plan.entities[&entity].create.iter().copied().collect();
+        let wanted: BTreeSet<i64> = plan.entities[&entity]
+            .create
+            .iter()
+            .map(|id| id.0)
+            .collect();
         let found: BTreeSet<i64> = after_second
             .documents
             .iter()
@@ -465,7 +468,7 @@ async fn an_unknown_create_is_never_reconciled_to_a_client_that_was_already_ther
     let old_names: BTreeSet<&str> = original.clients.iter().map(|c| c.name.as_str()).collect();
     let shared = create
         .iter()
-        .filter(|id| old_names.contains(names[id].as_str()))
+        .filter(|id| old_names.contains(names[&id.0].as_str()))
         .count();
     assert_eq!(shared, 8, "four pairs share a name with an old client");
 
@@ -493,7 +496,7 @@ async fn an_unknown_create_is_never_reconciled_to_a_client_that_was_already_ther
     let ledger = Ledger::open(&staging.join("state.duckdb")).expect("ledger");
     let links = ledger.links(Entity::Companies).expect("links");
     for id in create {
-        let pp = links[&AutotaskId(*id)].passportal_id.0;
+        let pp = links[id].passportal_id.0;
         assert!(
             !old_ids.contains(&pp),
             "company {id} taken for old client {pp}"

@@ -13,6 +13,7 @@ mod id_field;
 mod listing_faults;
 mod load_crash;
 mod load_faults;
+mod load_killed;
 mod load_trust;
 mod load_update;
 mod matching_quality;
@@ -21,6 +22,7 @@ mod operations;
 mod overview;
 mod passportal;
 mod pipelines;
+mod prune;
 #[path = "../bench/quality.rs"]
 mod quality;
 mod review_corpus;

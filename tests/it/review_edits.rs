@@ -3,6 +3,7 @@
 
 use crate::harness::{col, read_table, write_table, TestWorld};
 use atpp::model::entity::Entity;
+use atpp::model::ids::AutotaskId;
 use atpp::sim::generator::MspSpec;
 use atpp::store::ledger::Ledger;
 use std::collections::BTreeSet;
@@ -48,14 +49,14 @@ async fn the_load_obeys_an_analysts_edits() {
 
     let (_, plan) = t.app.plan(Some(&run.id)).expect("plan accepts the edits");
     let companies = &plan.entities[&Entity::Companies];
-    assert!(companies.exclude.contains(&excluded_id));
-    assert!(!companies.create.contains(&excluded_id));
+    assert!(companies.exclude.contains(&AutotaskId(excluded_id)));
+    assert!(!companies.create.contains(&AutotaskId(excluded_id)));
     let manual = companies
         .link
         .iter()
-        .find(|l| l.autotask_id == matched_id)
+        .find(|l| l.autotask_id == AutotaskId(matched_id))
         .expect("manual match planned");
-    assert_eq!(manual.passportal_id, manual_client);
+    assert_eq!(manual.passportal_id.0, manual_client);
     assert_eq!(manual.method, atpp::stages::matching::Method::Manual);
     assert_eq!(companies.create.len(), creates_before - 2);
 

@@ -75,3 +75,67 @@ async fn review_tables_and_request_bodies_follow_the_schema_table() {
         }
     }
 }
+
+/// Each entity's match spec derives from the schema table: its rule reads exactly the table's
+/// match keys (each a staged column), and a pipeline's thresholds and scope reach the spec of
+/// the entity they were written for.
+#[test]
+fn match_specs_agree_with_the_schema_table_and_the_pipeline() {
+    use atpp::model::pipeline::Pipeline;
+    use atpp::stages::matching::{MatchSpec, Within};
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    let base = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/migration.toml"),
+    )
+    .expect("migration.toml");
+    // Give every entity its own auto-match threshold, so a spec reading another's shows.
+    let sections: String = Entity::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| **e != Entity::Companies)
+        .map(|(i, e)| format!("\n[matching.{e}]\nauto_match = {}\nsuggest = 70\n", 80 + i))
+        .collect();
+    let pipeline = Pipeline::parse(&(base + &sections), Path::new("specs.toml")).expect("parses");
+    let specs = MatchSpec::all(&pipeline);
+    assert_eq!(
+        specs.iter().map(|s| s.entity).collect::<Vec<_>>(),
+        Entity::ALL.to_vec(),
+        "one spec per entity, parents first"
+    );
+    for (i, spec) in specs.iter().enumerate() {
+        let entity = spec.entity;
+        let schema = Schema::of(entity);
+        let keys: BTreeSet<&str> = schema.match_keys.iter().copied().collect();
+        let read: BTreeSet<&str> = spec.rule.columns().into_iter().collect();
+        assert_eq!(
+            read, keys,
+            "{entity}: the rule reads the schema's match keys"
+        );
+        assert_eq!(spec.keys, schema.match_keys, "{entity}");
+        for c in spec.rule.blocking() {
+            assert!(keys.contains(c), "{entity}: blocks on {c}, not a match key");
+        }
+        for c in &keys {
+            let field = schema.field(c).expect("a declared column");
+            assert!(
+                field.wire.is_some(),
+                "{entity}: {c} is staged from the wire"
+            );
+        }
+        assert_eq!(spec.within == Within::ParentClient, entity.is_child());
+        let want = if entity == Entity::Companies {
+            pipeline.matching.companies.auto_match
+        } else {
+            (80 + i) as f64
+        };
+        assert_eq!(
+            spec.thresholds.auto_match, want,
+            "{entity}: its own thresholds"
+        );
+    }
+    let items = &specs[4];
+    assert_eq!(items.types, pipeline.extract.configuration_item_types);
+    assert_eq!(specs[0].types, pipeline.sync.company_types);
+}

@@ -3,12 +3,13 @@
 //! and last name swapped, a missing middle name, a location renamed but at the same address, an
 //! asset without its serial. The truth records what a careful matcher must conclude.
 
+use super::people::{email_of, person, phone, stamp, FIRST, LAST, LOCATION_NAMES, STREETS};
 use super::records::{
     AtCiType, AtConfigurationItem, AtContact, AtLocation, AtResource, DocType, PpDocument, PpUser,
 };
 use super::{AutotaskTenant, EntityTruth, MspSpec, PassportalInstance, Truth};
 use crate::api::passportal::fields;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -25,132 +26,6 @@ pub const CI_TYPES: &[(i64, &str, bool)] = &[
 
 /// The configuration item types the demo pipeline selects; the others are excluded.
 pub const SELECTED_CI_TYPES: &[&str] = &["Workstation", "Server", "Network Device"];
-
-const FIRST: &[&str] = &[
-    "James",
-    "Mary",
-    "Robert",
-    "Patricia",
-    "John",
-    "Jennifer",
-    "Michael",
-    "Linda",
-    "David",
-    "Elizabeth",
-    "William",
-    "Barbara",
-    "Richard",
-    "Susan",
-    "Joseph",
-    "Jessica",
-    "Thomas",
-    "Sarah",
-    "Charles",
-    "Karen",
-    "Daniel",
-    "Nancy",
-    "Matthew",
-    "Lisa",
-    "Anthony",
-    "Betty",
-    "Mark",
-    "Sandra",
-    "Zoë",
-    "José",
-    "Renée",
-    "Björn",
-    "Siobhán",
-    "Łukasz",
-    "Aoife",
-    "Priya",
-    "Wei",
-    "Yusuf",
-];
-const LAST: &[&str] = &[
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Wilson",
-    "Anderson",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Thompson",
-    "White",
-    "Harris",
-    "Clark",
-    "Lewis",
-    "Walker",
-    "O'Brien",
-    "Müller",
-    "Nguyen",
-    "Kowalski",
-    "Søndergaard",
-    "Dubois",
-    "Rossi",
-    "Tanaka",
-];
-const LOCATION_NAMES: &[&str] = &[
-    "Main Office",
-    "Warehouse",
-    "North Branch",
-    "South Branch",
-    "Annex",
-    "Clinic",
-    "Data Center",
-    "Showroom",
-];
-const STREETS: &[&str] = &[
-    "Main St",
-    "Oak Ave",
-    "Pine Rd",
-    "Elm St",
-    "Market St",
-    "Lake Dr",
-];
-
-fn person(rng: &mut ChaCha8Rng) -> (String, String) {
-    (
-        FIRST[rng.gen_range(0..FIRST.len())].to_string(),
-        LAST[rng.gen_range(0..LAST.len())].to_string(),
-    )
-}
-
-fn email_of(first: &str, last: &str, domain: &str) -> String {
-    let clean = |s: &str| {
-        deunicode::deunicode(s)
-            .to_lowercase()
-            .replace(|c: char| !c.is_ascii_alphanumeric(), "")
-    };
-    format!("{}.{}@{domain}", clean(first), clean(last))
-}
-
-fn phone(rng: &mut ChaCha8Rng) -> String {
-    format!(
-        "({:03}) 555-{:04}",
-        rng.gen_range(200..999),
-        rng.gen_range(0..10_000)
-    )
-}
-
-fn stamp(rng: &mut ChaCha8Rng) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2016, 1, 1, 0, 0, 0)
-        .single()
-        .expect("valid")
-        + Duration::seconds(rng.gen_range(0..(9 * 365 * 86_400)))
-}
 
 fn doc(
     id: i64,

@@ -68,7 +68,7 @@ pub fn clean_progress(run_dir: &Path) {
 }
 
 /// A staged company, as matching and loading read it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompanyRow {
     pub id: i64,
     pub name: String,

@@ -127,19 +127,22 @@ fn row_error(entity: Entity, id: i64, name: String, what: &str, message: String)
 pub(super) async fn create_all(
     ctx: &LoadContext<'_>,
     entity: Entity,
-    ids: &[i64],
+    ids: &[AutotaskId],
     sources: &Sources,
     counts: &mut LoadCounts,
     summary: &mut LoadSummary,
 ) -> Result<(), LoadError> {
     let links = ctx.ledger.links(entity)?;
     if let Some(refusal) = unrecognisable(ctx, entity, ids, &links).await {
-        for &id in ids
-            .iter()
-            .filter(|id| !links.contains_key(&AutotaskId(**id)))
-        {
+        for id in ids.iter().filter(|id| !links.contains_key(id)) {
             counts.failed += 1;
-            let e = row_error(entity, id, String::new(), WHAT_NO_ID_FIELD, refusal.clone());
+            let e = row_error(
+                entity,
+                id.0,
+                String::new(),
+                WHAT_NO_ID_FIELD,
+                refusal.clone(),
+            );
             summary.errors.push(e);
         }
         return Ok(());
@@ -147,11 +150,12 @@ pub(super) async fn create_all(
     let company_links = ctx.ledger.links(Entity::Companies)?;
     let writes = ctx.ledger.write_records(entity, CREATE)?;
     let mut rows: Vec<Row> = Vec::new();
-    for &id in ids {
-        if links.contains_key(&AutotaskId(id)) {
+    for &at in ids {
+        if links.contains_key(&at) {
             counts.skipped += 1;
             continue;
         }
+        let id = at.0;
         let payload = parent_client(sources, &company_links, entity, id).and_then(|client| {
             sources
                 .payload(entity, id, client)
@@ -160,7 +164,7 @@ pub(super) async fn create_all(
         match payload {
             Ok(payload) => {
                 let intent_run = writes
-                    .get(&AutotaskId(id))
+                    .get(&at)
                     .filter(|w| w.state == WriteState::Intent)
                     .map(|w| w.run_id.clone());
                 rows.push(Row {
@@ -225,11 +229,11 @@ pub(super) async fn create_all(
 async fn unrecognisable(
     ctx: &LoadContext<'_>,
     entity: Entity,
-    ids: &[i64],
+    ids: &[AutotaskId],
     links: &std::collections::BTreeMap<AutotaskId, crate::store::ledger::Link>,
 ) -> Option<String> {
     let doc_type = entity.doc_type()?;
-    if ids.iter().all(|id| links.contains_key(&AutotaskId(*id))) {
+    if ids.iter().all(|id| links.contains_key(id)) {
         return None;
     }
     let field = ctx.client.id_field();

@@ -22,7 +22,7 @@ pub use verify::{verify, Finding, Problem, VerifyReport, VERIFY_FILE};
 
 use crate::api::passportal::PassportalClient;
 use crate::model::entity::Entity;
-use crate::model::ids::{AutotaskId, PassportalId};
+use crate::model::ids::AutotaskId;
 use crate::stages::plan::{read_frozen, EntityPlan, PlanError};
 use crate::store::ledger::{Ledger, LedgerError};
 use crate::store::parquet::ParquetError;
@@ -240,15 +240,14 @@ fn record_decisions(
     let before = ctx.ledger.links(entity)?;
     let mut new_links = Vec::new();
     for link in &plan.link {
-        let at = AutotaskId(link.autotask_id);
-        let pp = PassportalId(link.passportal_id);
+        let (at, pp) = (link.autotask_id, link.passportal_id);
         if before.get(&at).map(|l| l.passportal_id) == Some(pp) {
             counts.skipped += 1;
         } else {
             new_links.push((at, pp, link.method.as_str()));
         }
     }
-    let remember: Vec<(i64, crate::model::decision::Action)> = plan
+    let remember: Vec<(AutotaskId, crate::model::decision::Action)> = plan
         .remember
         .iter()
         .map(|r| (r.autotask_id, r.action))
@@ -292,10 +291,11 @@ fn dry_run(
 ) -> Result<(), LoadError> {
     let company_links = ctx.ledger.links(Entity::Companies)?;
     let links = ctx.ledger.links(entity)?;
-    for id in &plan.create {
-        if links.contains_key(&AutotaskId(*id)) {
+    for at in &plan.create {
+        if links.contains_key(at) {
             continue;
         }
+        let id = &at.0;
         let (client, note) = match parent_client(sources, &company_links, entity, *id) {
             Ok(c) => (c, String::new()),
             // Its company is created earlier in the same load: the id is not known yet.

@@ -23,7 +23,7 @@ pub fn report(ctx: &LoadContext<'_>, plan: &Plan) -> Result<u64, LoadError> {
             .orphans
             .iter()
             .map(|id| {
-                let at = AutotaskId(*id);
+                let at = *id;
                 (at, links.get(&at).map(|l| l.passportal_id))
             })
             .collect();

@@ -72,12 +72,12 @@ fn matched(
     Ok(plan
         .link
         .iter()
-        .map(|l| (l.autotask_id, l.passportal_id))
-        .chain(plan.linked.iter().filter_map(|id| {
-            links
-                .get(&AutotaskId(*id))
-                .map(|l| (*id, l.passportal_id.0))
-        }))
+        .map(|l| (l.autotask_id.0, l.passportal_id.0))
+        .chain(
+            plan.linked
+                .iter()
+                .filter_map(|id| links.get(id).map(|l| (id.0, l.passportal_id.0))),
+        )
         .collect())
 }
 

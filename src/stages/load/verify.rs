@@ -99,11 +99,11 @@ pub async fn verify(
     let company_links = ledger.links(Entity::Companies)?;
     let mut report = VerifyReport::default();
     for (entity, p) in &plan.entities {
-        let created: BTreeSet<i64> = p.create.iter().copied().collect();
+        let created: BTreeSet<i64> = p.create.iter().map(|id| id.0).collect();
         let rows: BTreeSet<i64> = created
             .iter()
             .copied()
-            .chain(p.link.iter().map(|l| l.autotask_id))
+            .chain(p.link.iter().map(|l| l.autotask_id.0))
             .collect();
         if rows.is_empty() {
             continue;

@@ -9,11 +9,11 @@ use super::assign::{assign, rank};
 use super::compare::{fold, phone_digits};
 use super::fuzzy::{NameIndex, Scratch};
 use super::normalize::{company_base, company_name};
+use super::spec::MatchSpec;
 use super::{Action, Candidate, Method, ReviewRow};
 use crate::api::passportal::models::Client;
 use crate::model::entity::DocType;
 use crate::model::ids::AutotaskId;
-use crate::model::pipeline::{SyncConfig, Thresholds};
 use crate::model::records::{ContactRow, DocumentRow, LocationRow};
 use crate::stages::extract::autotask::CompanyRow;
 use crate::store::ledger::Link;
@@ -114,8 +114,8 @@ pub struct CompanyInput<'a> {
     pub companies: &'a [CompanyRow],
     pub clients: &'a [Client],
     pub links: &'a BTreeMap<AutotaskId, Link>,
-    pub sync: &'a SyncConfig,
-    pub thresholds: Thresholds,
+    /// The thresholds and scope.
+    pub spec: &'a MatchSpec,
     /// Each client's evidence by client id (empty when no documents were staged).
     pub evidence: &'a HashMap<i64, Evidence>,
     /// Each company's own evidence by company id (its locations and contacts, when staged).
@@ -201,7 +201,7 @@ impl<'a> ClientIndex<'a> {
 fn candidates_for_all(index: &ClientIndex, input: &CompanyInput) -> Vec<Vec<Candidate>> {
     let wanted = |c: &CompanyRow| {
         let linked = input.links.contains_key(&AutotaskId(c.id));
-        !linked && out_of_scope(c, input.sync).is_none()
+        !linked && out_of_scope(c, input.spec).is_none()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = input.companies.len().div_ceil(threads).max(1);
@@ -277,7 +277,7 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
             rows.push(row);
             continue;
         }
-        if let Some(reason) = out_of_scope(company, input.sync) {
+        if let Some(reason) = out_of_scope(company, input.spec) {
             row.action = Action::Exclude;
             row.reason = reason;
             rows.push(row);
@@ -289,7 +289,7 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
                 l.passportal_id
             );
         }
-        let cap = input.thresholds.auto_match - input.thresholds.ambiguity_margin;
+        let cap = input.spec.thresholds.auto_match - input.spec.thresholds.ambiguity_margin;
         let mut found: Vec<Candidate> = found
             .into_iter()
             .map(|mut c| {
@@ -310,25 +310,19 @@ pub fn match_companies(input: &CompanyInput) -> Vec<ReviewRow> {
         pending.push(rows.len());
         rows.push(row);
     }
-    assign(&mut rows, &pending, input.thresholds);
+    assign(&mut rows, &pending, input.spec.thresholds);
     rows
 }
 
 /// Why a company is out of the pipeline's scope, if it is.
-fn out_of_scope(company: &CompanyRow, sync: &SyncConfig) -> Option<String> {
-    if !company.is_active && !sync.include_inactive {
+fn out_of_scope(company: &CompanyRow, spec: &MatchSpec) -> Option<String> {
+    if !company.is_active && !spec.include_inactive {
         return Some("inactive in Autotask".into());
     }
-    if !sync.company_types.is_empty() {
-        let label = company.company_type_label.as_deref().unwrap_or("");
-        if !sync
-            .company_types
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(label))
-        {
-            let shown = if label.is_empty() { "(none)" } else { label };
-            return Some(format!("company type {shown} is not selected"));
-        }
+    let label = company.company_type_label.as_deref().unwrap_or("");
+    if !spec.selects(label) {
+        let shown = if label.is_empty() { "(none)" } else { label };
+        return Some(format!("company type {shown} is not selected"));
     }
     None
 }
@@ -336,6 +330,12 @@ fn out_of_scope(company: &CompanyRow, sync: &SyncConfig) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::entity::Entity;
+    use crate::model::pipeline::Thresholds;
+
+    fn defaults() -> MatchSpec {
+        MatchSpec::new(Entity::Companies, Thresholds::default())
+    }
 
     fn company(id: i64, name: &str, active: bool) -> CompanyRow {
         CompanyRow {
@@ -366,8 +366,7 @@ mod tests {
             companies,
             clients,
             links: &BTreeMap::new(),
-            sync: &SyncConfig::default(),
-            thresholds: Thresholds::default(),
+            spec: &defaults(),
             evidence: &HashMap::new(),
             own_evidence: &HashMap::new(),
         })
@@ -450,8 +449,7 @@ mod tests {
             companies: &companies,
             clients: &clients,
             links: &BTreeMap::new(),
-            sync: &SyncConfig::default(),
-            thresholds: Thresholds::default(),
+            spec: &defaults(),
             evidence: &evidence,
             own_evidence: &HashMap::new(),
         });
@@ -514,8 +512,7 @@ mod tests {
                 companies: std::slice::from_ref(&acme),
                 clients: &clients,
                 links: &BTreeMap::new(),
-                sync: &SyncConfig::default(),
-                thresholds: Thresholds::default(),
+                spec: &defaults(),
                 evidence: &evidence,
                 own_evidence: own,
             });

@@ -1,13 +1,11 @@
-//! The match stage: read the staged records of both sides and the ledger's links, propose an
-//! action for every Autotask record of every entity in the pipeline, and write the proposals and
-//! the review tables analysts edit.
+//! The match stage's I/O around the pure `match_all`: read the staged records of both sides and
+//! what the ledger remembers, let `match_all` propose an action for every Autotask record of
+//! every entity in the pipeline, and write the proposals and the review tables analysts edit.
 
-use super::children::{match_children, parents_from, ChildRecord, ChildScope, Parent};
-use super::companies::{evidence_from, match_companies, own_evidence, CompanyInput};
-use super::people::{match_resources, ResourceInput};
+use super::decide::{match_all, AutotaskSide, Memory, PassportalSide};
+use super::spec::MatchSpec;
 use super::{Action, CandidateRow, Method, ReviewRow};
-use crate::api::passportal::DocType;
-use crate::model::entity::Entity;
+use crate::model::entity::{DocType, Entity};
 use crate::model::ids::AutotaskId;
 use crate::model::pipeline::Pipeline;
 use crate::model::records::DocumentRow;
@@ -114,211 +112,30 @@ pub fn read_proposals(run: &Run, entity: Entity) -> Result<BTreeMap<i64, Proposa
 pub type MatchSummary = BTreeMap<Entity, BTreeMap<Action, u64>>;
 
 /// Run the match stage: staged records → proposals and review tables for every entity whose
-/// files the extract staged.
+/// files the extract staged. The decisions are `decide::match_all`'s; this reads its inputs and
+/// writes what it returns.
 pub fn run(
     run: &Run,
     ledger: &Ledger,
     pipeline: &Pipeline,
 ) -> Result<MatchSummary, MatchStageError> {
-    use crate::stages::extract::{autotask as at, passportal as pp};
-    let extract = run.stage("extract")?;
-    let staged = |rel: &str| extract.files.contains_key(rel);
-    let m = &pipeline.matching;
+    let (at, pp) = read_sides(run)?;
+    let mut memory = Memory::default();
+    for entity in Entity::ALL {
+        memory.links.insert(*entity, ledger.links(*entity)?);
+        memory.decisions.insert(*entity, ledger.decisions(*entity)?);
+    }
     let mut files = Vec::new();
     let mut layouts = Vec::new();
     let mut summary = MatchSummary::new();
-
-    let companies = at::read_companies(&run.path(at::COMPANIES))?;
-    let clients = pp::read_clients(&run.path(pp::CLIENTS))?;
-    let company_links = ledger.links(Entity::Companies)?;
-    // The clients' evidence: their location and contact documents, when staged.
-    let mut evidence_docs = Vec::new();
-    for doc_type in [DocType::Location, DocType::Contact] {
-        let file = pp::documents_path(doc_type);
-        if staged(file) {
-            evidence_docs.extend(pp::read_documents(&run.path(file))?);
-        }
-    }
-    let evidence = evidence_from(evidence_docs.iter());
-    drop(evidence_docs);
-    // The companies' own: their locations and contacts, when staged.
-    let own = {
-        let read = |file: &str| staged(file).then(|| run.path(file));
-        let locations = match read(at::LOCATIONS) {
-            Some(path) => at::read_locations(&path)?,
-            None => Vec::new(),
-        };
-        let contacts = match read(at::CONTACTS) {
-            Some(path) => at::read_contacts(&path)?,
-            None => Vec::new(),
-        };
-        own_evidence(&locations, &contacts)
-    };
-    let mut company_rows = match_companies(&CompanyInput {
-        companies: &companies,
-        clients: &clients,
-        links: &company_links,
-        sync: &pipeline.sync,
-        thresholds: m.companies,
-        evidence: &evidence,
-        own_evidence: &own,
-    });
-    let client_candidates: Vec<CandidateRow> = clients
-        .iter()
-        .map(|c| CandidateRow {
-            passportal_id: c.id,
-            name: c.name.clone(),
-            context: Vec::new(),
-            autotask_id: None,
-        })
-        .collect();
-    // Remembered decisions first: children follow an excluded company.
-    apply_remembered(
-        &mut company_rows,
-        &ledger.decisions(Entity::Companies)?,
-        &company_links,
-    );
-    let mut parents = parents_from(&company_rows);
-    // Companies not in this run's extract (an incremental run) are known by their links.
-    let client_names: HashMap<i64, &str> =
-        clients.iter().map(|c| (c.id, c.name.as_str())).collect();
-    for (at_id, link) in &company_links {
-        parents.entry(at_id.0).or_insert_with(|| Parent::Linked {
-            client_id: link.passportal_id.0,
-            name: client_names
-                .get(&link.passportal_id.0)
-                .map_or_else(String::new, |n| n.to_string()),
-        });
-    }
-    write_entity(
-        run,
-        ledger,
-        Entity::Companies,
-        company_rows,
-        client_candidates,
-        &company_links,
-        &mut files,
-        &mut layouts,
-        &mut summary,
-    )?;
-
-    if staged(at::RESOURCES) && staged(pp::USERS) {
-        let resources = at::read_resources(&run.path(at::RESOURCES))?;
-        let users = pp::read_users(&run.path(pp::USERS))?;
-        let links = ledger.links(Entity::Resources)?;
-        let rows = match_resources(&ResourceInput {
-            resources: &resources,
-            users: &users,
-            links: &links,
-            include_inactive: pipeline.sync.include_inactive,
-            thresholds: m.resources,
-        });
-        let candidates = users
-            .iter()
-            .map(|u| CandidateRow {
-                passportal_id: u.id,
-                name: format!(
-                    "{} {}",
-                    u.first_name.as_deref().unwrap_or_default(),
-                    u.last_name.as_deref().unwrap_or_default()
-                )
-                .trim()
-                .to_string(),
-                context: vec![("email", u.email.clone().unwrap_or_default())],
-                autotask_id: None,
-            })
-            .collect();
+    for decided in match_all(&MatchSpec::all(pipeline), &at, &pp, &memory) {
+        let entity = decided.entity;
         write_entity(
             run,
-            ledger,
-            Entity::Resources,
-            rows,
-            candidates,
-            &links,
-            &mut files,
-            &mut layouts,
-            &mut summary,
-        )?;
-    }
-
-    let selected: Vec<String> = pipeline
-        .extract
-        .configuration_item_types
-        .iter()
-        .map(|t| t.to_lowercase())
-        .collect();
-    let no_exclusion = |_: i64| None;
-    let children: [(Entity, &str, DocType); 3] = [
-        (Entity::Locations, at::LOCATIONS, DocType::Location),
-        (Entity::Contacts, at::CONTACTS, DocType::Contact),
-        (
-            Entity::ConfigurationItems,
-            at::CONFIGURATION_ITEMS,
-            DocType::Asset,
-        ),
-    ];
-    for (entity, at_file, doc_type) in children {
-        let pp_file = pp::documents_path(doc_type);
-        if !staged(at_file) || !staged(pp_file) {
-            continue;
-        }
-        let documents = pp::read_documents(&run.path(pp_file))?;
-        let links = ledger.links(entity)?;
-        let thresholds = match entity {
-            Entity::Locations => m.locations,
-            Entity::Contacts => m.contacts,
-            _ => m.configuration_items,
-        };
-        let scope = ChildScope {
-            documents: &documents,
-            parents: &parents,
-            links: &links,
-            include_inactive: pipeline.sync.include_inactive,
-            thresholds,
-            exclusion: &no_exclusion,
-        };
-        let rows = match entity {
-            Entity::Locations => {
-                let records = at::read_locations(&run.path(at_file))?;
-                match_children(&records, &scope)
-            }
-            Entity::Contacts => {
-                let records = at::read_contacts(&run.path(at_file))?;
-                match_children(&records, &scope)
-            }
-            _ => {
-                let records = at::read_configuration_items(&run.path(at_file))?;
-                let unselected: HashMap<i64, String> = records
-                    .iter()
-                    .filter_map(|r| {
-                        let label = r.configuration_item_type_label.clone().unwrap_or_default();
-                        (!selected.is_empty() && !selected.contains(&label.to_lowercase()))
-                            .then(|| (r.id(), label))
-                    })
-                    .collect();
-                let exclusion = |id: i64| {
-                    unselected.get(&id).map(|label| {
-                        let shown = if label.is_empty() { "(none)" } else { label };
-                        format!("configuration item type {shown} is not selected")
-                    })
-                };
-                match_children(
-                    &records,
-                    &ChildScope {
-                        exclusion: &exclusion,
-                        ..scope
-                    },
-                )
-            }
-        };
-        let candidates = documents.iter().map(document_candidate).collect();
-        write_entity(
-            run,
-            ledger,
             entity,
-            rows,
-            candidates,
-            &links,
+            decided.rows,
+            candidates(entity, &pp),
+            memory.links(entity),
             &mut files,
             &mut layouts,
             &mut summary,
@@ -347,6 +164,81 @@ pub fn run(
     Ok(summary)
 }
 
+/// Both sides as the extract staged them (the companies and clients always; the rest when
+/// staged).
+fn read_sides(run: &Run) -> Result<(AutotaskSide, PassportalSide), MatchStageError> {
+    use crate::stages::extract::{autotask as at, passportal as pp};
+    let extract = run.stage("extract")?;
+    let staged = |rel: &str| extract.files.contains_key(rel).then(|| run.path(rel));
+    let autotask = AutotaskSide {
+        companies: at::read_companies(&run.path(at::COMPANIES))?,
+        resources: staged(at::RESOURCES)
+            .map(|p| at::read_resources(&p))
+            .transpose()?,
+        locations: staged(at::LOCATIONS)
+            .map(|p| at::read_locations(&p))
+            .transpose()?,
+        contacts: staged(at::CONTACTS)
+            .map(|p| at::read_contacts(&p))
+            .transpose()?,
+        configuration_items: staged(at::CONFIGURATION_ITEMS)
+            .map(|p| at::read_configuration_items(&p))
+            .transpose()?,
+    };
+    let mut documents = BTreeMap::new();
+    for doc_type in DocType::ALL {
+        if let Some(path) = staged(pp::documents_path(doc_type)) {
+            documents.insert(doc_type, pp::read_documents(&path)?);
+        }
+    }
+    let passportal = PassportalSide {
+        clients: pp::read_clients(&run.path(pp::CLIENTS))?,
+        users: staged(pp::USERS).map(|p| pp::read_users(&p)).transpose()?,
+        documents,
+    };
+    Ok((autotask, passportal))
+}
+
+/// The Passportal records a row of `entity` may be matched to (the review's drop-down).
+fn candidates(entity: Entity, pp: &PassportalSide) -> Vec<CandidateRow> {
+    match entity.doc_type() {
+        Some(doc_type) => pp
+            .documents
+            .get(&doc_type)
+            .into_iter()
+            .flatten()
+            .map(document_candidate)
+            .collect(),
+        None if entity == Entity::Resources => pp
+            .users
+            .iter()
+            .flatten()
+            .map(|u| CandidateRow {
+                passportal_id: u.id,
+                name: format!(
+                    "{} {}",
+                    u.first_name.as_deref().unwrap_or_default(),
+                    u.last_name.as_deref().unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+                context: vec![("email", u.email.clone().unwrap_or_default())],
+                autotask_id: None,
+            })
+            .collect(),
+        None => pp
+            .clients
+            .iter()
+            .map(|c| CandidateRow {
+                passportal_id: c.id,
+                name: c.name.clone(),
+                context: Vec::new(),
+                autotask_id: None,
+            })
+            .collect(),
+    }
+}
+
 fn document_candidate(d: &DocumentRow) -> CandidateRow {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     CandidateRow {
@@ -362,40 +254,11 @@ fn document_candidate(d: &DocumentRow) -> CandidateRow {
     }
 }
 
-/// Apply remembered decisions: an analyst's exclusion stays excluded, an analyst's match (a
-/// link made by hand) shows as remembered.
-fn apply_remembered(
-    rows: &mut [ReviewRow],
-    remembered: &[(i64, Action)],
-    links: &BTreeMap<AutotaskId, Link>,
-) {
-    let excluded: HashMap<i64, ()> = remembered
-        .iter()
-        .filter(|(_, a)| *a == Action::Exclude)
-        .map(|(id, _)| (*id, ()))
-        .collect();
-    for row in rows.iter_mut() {
-        let manual = links
-            .get(&AutotaskId(row.autotask_id))
-            .is_some_and(|l| l.method == Method::Manual.as_str());
-        if row.action == Action::Match && manual {
-            row.remembered = true;
-            row.reason = "matched by an analyst in an earlier run".into();
-        } else if excluded.contains_key(&row.autotask_id) && row.action != Action::Exclude {
-            row.action = Action::Exclude;
-            row.remembered = true;
-            row.reason =
-                "excluded by an analyst in an earlier run (change the action to undo)".into();
-        }
-    }
-}
-
 /// Write one entity's proposals and review tables; the candidates file says which Autotask
 /// record each Passportal record is linked or proposed to.
 #[allow(clippy::too_many_arguments)]
 fn write_entity(
     run: &Run,
-    ledger: &Ledger,
     entity: Entity,
     mut rows: Vec<ReviewRow>,
     mut candidates: Vec<CandidateRow>,
@@ -404,7 +267,6 @@ fn write_entity(
     layouts: &mut Vec<crate::stages::review::EntityTables>,
     summary: &mut MatchSummary,
 ) -> Result<(), MatchStageError> {
-    apply_remembered(&mut rows, &ledger.decisions(entity)?, links);
     super::context::add_schema_context(run, entity, &mut rows)?;
     let rows = &rows[..];
     let rel = proposals_path(entity);

@@ -7,6 +7,7 @@
 
 use super::{Overview, Plan};
 use crate::model::entity::Entity;
+use crate::model::ids::AutotaskId;
 use crate::model::pipeline::{MatchingConfig, Thresholds};
 use crate::stages::review::Decision;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -74,7 +75,7 @@ pub fn waiting_rows(
     entity: Entity,
     decisions: &[Decision],
     proposals: &BTreeMap<i64, crate::stages::matching::Proposal>,
-    pending: &[i64],
+    pending: &[AutotaskId],
 ) -> Vec<Waiting> {
     decisions
         .iter()
@@ -84,7 +85,7 @@ pub fn waiting_rows(
                 && p.passportal_id.is_some()
                 && d.action == p.action
                 && d.passportal_id == p.passportal_id;
-            let reason = if pending.contains(&d.autotask_id) {
+            let reason = if pending.contains(&AutotaskId(d.autotask_id)) {
                 "waiting for review (the pipeline does not approve it on its own)".to_string()
             } else if unsure {
                 p.cells.get("reason").cloned().unwrap_or_default()

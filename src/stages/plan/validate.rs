@@ -5,6 +5,7 @@
 
 use super::{EntityPlan, PlanError, PlannedLink, Remember};
 use crate::model::entity::Entity;
+use crate::model::ids::{AutotaskId, PassportalId};
 use crate::stages::extract::{autotask as at, passportal as pp};
 use crate::stages::matching::{Action, Method, Proposal};
 use crate::stages::review::{self, Decision, Problem};
@@ -55,7 +56,7 @@ pub fn auto_approve(
     decisions: Vec<Decision>,
     proposals: &BTreeMap<i64, Proposal>,
     sync: &crate::model::pipeline::SyncConfig,
-) -> (Vec<Decision>, Vec<i64>) {
+) -> (Vec<Decision>, Vec<AutotaskId>) {
     let mut approved = Vec::new();
     let mut pending = Vec::new();
     for d in decisions {
@@ -71,7 +72,7 @@ pub fn auto_approve(
         if confident {
             approved.push(d);
         } else {
-            pending.push(d.autotask_id);
+            pending.push(AutotaskId(d.autotask_id));
         }
     }
     pending.sort_unstable();
@@ -147,7 +148,7 @@ pub fn plan_entity(
                     continue;
                 }
                 if existing == Some(pp) {
-                    plan.linked.push(d.autotask_id);
+                    plan.linked.push(AutotaskId(d.autotask_id));
                 } else {
                     let method = match proposal {
                         p if p.action == Action::Match && p.passportal_id == Some(pp) => {
@@ -156,15 +157,15 @@ pub fn plan_entity(
                         _ => Method::Manual,
                     };
                     plan.link.push(PlannedLink {
-                        autotask_id: d.autotask_id,
-                        passportal_id: pp,
+                        autotask_id: AutotaskId(d.autotask_id),
+                        passportal_id: PassportalId(pp),
                         method,
                     });
                 }
             }
             Action::Create if known.done_by_this_run.contains(&d.autotask_id) => {
                 // Created (or matched) by an earlier load of this run: done.
-                plan.linked.push(d.autotask_id);
+                plan.linked.push(AutotaskId(d.autotask_id));
             }
             Action::Create => {
                 if let Some(pp) = existing {
@@ -178,20 +179,20 @@ pub fn plan_entity(
                     ));
                     continue;
                 }
-                plan.create.push(d.autotask_id);
+                plan.create.push(AutotaskId(d.autotask_id));
             }
             Action::Exclude => {
-                plan.exclude.push(d.autotask_id);
+                plan.exclude.push(AutotaskId(d.autotask_id));
                 if proposal.action != Action::Exclude {
                     plan.remember.push(Remember {
-                        autotask_id: d.autotask_id,
+                        autotask_id: AutotaskId(d.autotask_id),
                         action: Action::Exclude,
                     });
                 }
             }
         }
         if d.action != Action::Exclude && known.remembered.contains(&d.autotask_id) {
-            plan.forget.push(d.autotask_id);
+            plan.forget.push(AutotaskId(d.autotask_id));
         }
     }
     let missing: Vec<i64> = known
@@ -242,7 +243,7 @@ fn company_of(run: &Run, entity: Entity) -> Result<HashMap<i64, Option<i64>>, Pl
 
 /// What a company will be once the plan is applied.
 enum CompanyFate {
-    Client(i64),
+    Client(PassportalId),
     Created,
     Excluded,
     /// Waiting for review: its children wait with it.
@@ -263,10 +264,10 @@ pub fn children_follow_parents(
     problems: &mut Vec<Problem>,
     warnings: &mut Vec<String>,
 ) -> Result<(), PlanError> {
-    let mut fate: HashMap<i64, CompanyFate> = ledger
+    let mut fate: HashMap<AutotaskId, CompanyFate> = ledger
         .links(Entity::Companies)?
         .into_iter()
-        .map(|(a, l)| (a.0, CompanyFate::Client(l.passportal_id.0)))
+        .map(|(a, l)| (a, CompanyFate::Client(l.passportal_id)))
         .collect();
     if let Some(companies) = plans.get(&Entity::Companies) {
         for l in &companies.link {
@@ -292,15 +293,15 @@ pub fn children_follow_parents(
         };
         let companies = company_of(run, entity)?;
         let documents = passportal_records(run, entity)?;
-        let parent = |id: i64| {
+        let parent = |id: AutotaskId| {
             companies
-                .get(&id)
+                .get(&id.0)
                 .copied()
                 .flatten()
-                .and_then(|c| fate.get(&c))
+                .and_then(|c| fate.get(&AutotaskId(c)))
         };
-        let at_row = |id: i64, column: &str, message: String| {
-            let (file, row) = locations.get(&entity).and_then(|l| l.get(&id)).map_or(
+        let at_row = |id: AutotaskId, column: &str, message: String| {
+            let (file, row) = locations.get(&entity).and_then(|l| l.get(&id.0)).map_or(
                 (review::table_path(entity, Action::Match), None),
                 |(f, r)| (f.clone(), Some(*r)),
             );
@@ -326,7 +327,11 @@ pub fn children_follow_parents(
         plan.create = keep_create;
         let mut keep_link = Vec::new();
         for l in std::mem::take(&mut plan.link) {
-            let client = documents.get(&l.passportal_id).copied().flatten();
+            let client = documents
+                .get(&l.passportal_id.0)
+                .copied()
+                .flatten()
+                .map(PassportalId);
             match parent(l.autotask_id) {
                 Some(CompanyFate::Excluded) | None => {
                     plan.exclude.push(l.autotask_id);
