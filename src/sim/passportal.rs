@@ -56,6 +56,25 @@ pub struct PassportalSimOptions {
     pub templates: PassportalTemplates,
     pub faults: WriteFaultPlan,
     pub read_faults: ReadFaultPlan,
+    /// Which batch bodies `POST /api/v2/documents` takes; the others are answered 400 (nothing
+    /// applied).
+    pub batch_bodies: BatchBodies,
+    /// A document listing with `type` but without `clientId` is answered 400, as an instance
+    /// that insists on `clientId`.
+    pub listing_needs_client: bool,
+}
+
+/// The batch shapes an instance takes on `POST /api/v2/documents` (a single document object is
+/// always taken).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchBodies {
+    /// `[{document}, ..]`.
+    #[default]
+    Array,
+    /// `{"documents": [{document}, ..]}` only.
+    Wrapped,
+    /// Neither: one document per request.
+    None,
 }
 
 impl Default for PassportalSimOptions {
@@ -68,6 +87,8 @@ impl Default for PassportalSimOptions {
             templates: PassportalTemplates::default(),
             faults: WriteFaultPlan::default(),
             read_faults: ReadFaultPlan::default(),
+            batch_bodies: BatchBodies::default(),
+            listing_needs_client: false,
         }
     }
 }
@@ -127,6 +148,8 @@ pub struct WriteFaultPlan {
     /// Client and user names are stored trimmed and re-cased (each word capitalised), e-mails
     /// lower-cased, as an instance that normalises what it is sent.
     pub normalise_names: bool,
+    /// Apply the write, then drop the connection before the answer's body.
+    pub rate_applied_then_drop: f64,
     /// The templates of these document types have no `Autotask ID` field: the field is
     /// dropped from documents created with them, and from the instance's documents of them.
     pub templates_without_id: Vec<DocType>,
@@ -169,6 +192,7 @@ enum WriteFault {
     AppliedThen500,
     AppliedThenHang,
     AppliedLate,
+    AppliedThenDrop,
 }
 
 impl WriteFaultPlan {
@@ -179,6 +203,7 @@ impl WriteFaultPlan {
             (self.rate_applied_then_500, WriteFault::AppliedThen500),
             (self.rate_applied_then_hang_ms, WriteFault::AppliedThenHang),
             (self.rate_applied_late, WriteFault::AppliedLate),
+            (self.rate_applied_then_drop, WriteFault::AppliedThenDrop),
         ];
         let mut edge = 0.0;
         for (rate, fault) in steps {
@@ -576,6 +601,14 @@ async fn guard(State(sim): State<Arc<PassportalSim>>, req: Request, next: Next) 
             let resp = next.run(req).await;
             if resp.status().is_success() {
                 wire::internal_error()
+            } else {
+                resp
+            }
+        }
+        WriteFault::AppliedThenDrop => {
+            let resp = next.run(req).await;
+            if resp.status().is_success() {
+                wire::dropped_connection()
             } else {
                 resp
             }

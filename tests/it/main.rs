@@ -10,6 +10,7 @@ mod febrl;
 mod hardening;
 mod harness;
 mod listing_faults;
+mod load_batch;
 mod load_crash;
 mod load_faults;
 mod load_trust;

@@ -3,6 +3,7 @@
 //! load will really send.
 
 use super::models::{NewClient, NewDocument, NewUser};
+use crate::model::pipeline::BatchShape;
 use super::routes::{self, Route};
 use serde::Serialize;
 
@@ -54,6 +55,17 @@ impl Request {
         Request::new(routes::CREATE_DOCUMENT, None, document(doc, template_uid))
     }
 
+    /// `POST /api/v2/documents` with several documents, each with its template uid, in the
+    /// batch shape of the instance: `[{doc}, ..]` or `{"documents": [{doc}, ..]}` (assumed).
+    pub fn create_documents(docs: &[(&NewDocument, &str)], shape: BatchShape) -> Request {
+        let bodies: Vec<DocumentBody> = docs.iter().map(|(d, uid)| document_body(d, uid)).collect();
+        let body = match shape {
+            BatchShape::Array => json(&bodies),
+            BatchShape::Wrapped => json(&serde_json::json!({ "documents": bodies })),
+        };
+        Request::new(routes::CREATE_DOCUMENT, None, body)
+    }
+
     /// `PUT /api/v2/documents/{id}` with the same body as a create (assumed route).
     pub fn update_document(id: i64, doc: &NewDocument, template_uid: &str) -> Request {
         Request::new(
@@ -80,7 +92,11 @@ impl Request {
 }
 
 fn document(doc: &NewDocument, template_uid: &str) -> Vec<u8> {
-    json(&DocumentBody {
+    json(&document_body(doc, template_uid))
+}
+
+fn document_body<'a>(doc: &'a NewDocument, template_uid: &'a str) -> DocumentBody<'a> {
+    DocumentBody {
         template_uid,
         client_id: doc.client_id,
         title: &doc.title,
@@ -89,7 +105,7 @@ fn document(doc: &NewDocument, template_uid: &str) -> Vec<u8> {
             .iter()
             .map(|(name, value)| Field { name, value })
             .collect(),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +133,16 @@ mod tests {
         assert_eq!(
             Request::update_document(9, &doc, "TPL-79").describe(),
             r#"PUT /api/v2/documents/9 {"templateUid":"TPL-79","clientId":7,"title":"Front Desk","fields":[{"name":"Autotask ID","value":"30000012"}]}"#
+        );
+        let one = r#"{"templateUid":"TPL-79","clientId":7,"title":"Front Desk","fields":[{"name":"Autotask ID","value":"30000012"}]}"#;
+        let batch = [(&doc, "TPL-79"), (&doc, "TPL-79")];
+        assert_eq!(
+            Request::create_documents(&batch, BatchShape::Array).describe(),
+            format!("POST /api/v2/documents [{one},{one}]")
+        );
+        assert_eq!(
+            Request::create_documents(&batch, BatchShape::Wrapped).describe(),
+            format!(r#"POST /api/v2/documents {{"documents":[{one},{one}]}}"#)
         );
     }
 }

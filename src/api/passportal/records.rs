@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// The waits between read-backs after a create that found nothing yet: an instance may index
 /// a new document a while after answering (about 4 s in all, then the outcome is unknown).
-const READ_BACK_WAITS: [Duration; 4] = [
+pub(super) const READ_BACK_WAITS: [Duration; 4] = [
     Duration::from_millis(250),
     Duration::from_millis(500),
     Duration::from_millis(1000),
@@ -29,7 +29,7 @@ fn label(route: &Route, path: &str) -> String {
 }
 
 /// An answer of 200 that says `success: false`: Passportal refused it.
-fn refused(route: &Route, path: &str, message: Option<String>) -> PassportalError {
+pub(super) fn refused(route: &Route, path: &str, message: Option<String>) -> PassportalError {
     PassportalError::Http {
         route: label(route, path),
         status: 200,
@@ -333,7 +333,7 @@ impl PassportalClient {
     }
 
     /// A client's documents of a type, listed (no fields), optionally by `searchTxt`.
-    async fn list_documents(
+    pub(super) async fn list_documents(
         &self,
         client_id: i64,
         doc_type: DocType,
@@ -374,7 +374,7 @@ impl PassportalClient {
     }
 
     /// Fetch each listed document's fields, concurrently, keeping the list's order.
-    async fn with_details(
+    pub(super) async fn with_details(
         &self,
         client_id: i64,
         doc_type: DocType,

@@ -1,0 +1,183 @@
+//! Batch creates through Passportal's "Documents add batch" route (`POST /api/v2/documents`
+//! with several documents; the shape is assumed, see `routes`). Passportal answers a batch with
+//! `{"success": "true"}` and no ids, so each document's id is learned from ONE complete listing
+//! of its client's documents of its type after the batch, matched by the `Autotask ID` field the
+//! document carries: never by position in the batch, title or recency. Documents whose identity
+//! is already known (linked, or read before in this load) are not read again, so a read-back
+//! costs one listing plus the details of the documents that are new since.
+//!
+//! A batch the instance refuses (a 4xx or `success: false`: nothing applied) switches the client
+//! to one document per request for the rest of its life; the caller sends those documents
+//! singly. A batch whose outcome is unknown (5xx, timeout, dropped answer) is unknown for every
+//! document in it, for the load to settle row by row against a listing.
+
+use super::client::PassportalClient;
+use super::error::{PassportalError, WriteError};
+use super::models::{NewDocument, OkResponse};
+use super::records::{refused, READ_BACK_WAITS};
+use super::routes;
+use crate::api::passportal::body::Request;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// What a batch create came to.
+pub enum BatchOutcome {
+    /// Per document, in the order given: its id, or why not.
+    Sent(Vec<Result<i64, WriteError>>),
+    /// The instance refused the batch: nothing was applied, and this client creates one
+    /// document per request from now on. `first` is whether this is the first refusal.
+    Refused { first: bool, error: PassportalError },
+}
+
+impl PassportalClient {
+    /// The exact request creating `docs` (all of one client and type): a single create for one
+    /// document, a batch body otherwise. What [`Self::create_batch`] sends and `load --dry-run`
+    /// prints.
+    pub fn batch_request(&self, docs: &[&NewDocument]) -> Request {
+        if let [doc] = docs {
+            return Request::create_document(doc, self.template_uid(doc.doc_type));
+        }
+        let with: Vec<(&NewDocument, &str)> = docs
+            .iter()
+            .map(|d| (*d, self.template_uid(d.doc_type)))
+            .collect();
+        Request::create_documents(&with, self.settings().batch_shape)
+    }
+
+    /// Create `docs` (all of one client and one type) in one request and learn their ids (see
+    /// the module doc). `known` holds the ids of documents whose identity is known already; the
+    /// documents read here are added to it.
+    pub async fn create_batch(
+        &self,
+        docs: &[NewDocument],
+        known: &Mutex<HashSet<i64>>,
+    ) -> BatchOutcome {
+        if let [doc] = docs {
+            return BatchOutcome::Sent(vec![self.create_document(doc).await]);
+        }
+        let route = routes::CREATE_DOCUMENT;
+        let size = docs.len();
+        let every = |e: &PassportalError, kind: fn(PassportalError) -> WriteError| {
+            (0..size)
+                .map(|_| {
+                    Err(kind(PassportalError::Batch {
+                        route: format!("{} {}", route.method, route.path),
+                        size,
+                        message: e.to_string(),
+                    }))
+                })
+                .collect()
+        };
+        let mismatch = docs.iter().any(|d| {
+            (d.client_id, d.doc_type) != (docs[0].client_id, docs[0].doc_type)
+                || d.autotask_id().is_none_or(str::is_empty)
+        });
+        if mismatch {
+            let e = refused(
+                &route,
+                route.path,
+                Some("not sent: a batch holds documents of one client and type, each with its Autotask ID".into()),
+            );
+            return BatchOutcome::Sent(every(&e, WriteError::Rejected));
+        }
+        let refs: Vec<&NewDocument> = docs.iter().collect();
+        let req = self.batch_request(&refs);
+        let answer: Result<OkResponse, WriteError> =
+            self.write(&req.route, &req.path, &req.body).await;
+        match answer {
+            Ok(resp) if resp.success => {}
+            Ok(resp) => {
+                return BatchOutcome::Refused {
+                    first: self.refuse_batches(),
+                    error: refused(&route, route.path, resp.message),
+                }
+            }
+            Err(WriteError::Rejected(error)) => {
+                return BatchOutcome::Refused {
+                    first: self.refuse_batches(),
+                    error,
+                }
+            }
+            Err(WriteError::Unknown(e) | WriteError::Applied(e)) => {
+                return BatchOutcome::Sent(every(&e, WriteError::Unknown))
+            }
+        }
+        BatchOutcome::Sent(self.read_back(docs, known).await)
+    }
+
+    /// The ids of `docs`, applied by a batch that answered success: one listing of their
+    /// client's documents of their type, re-read with growing waits (`READ_BACK_WAITS`) while
+    /// some are not listed yet. A document never seen is `WriteError::Applied` (never sent
+    /// again); a listing that fails leaves the rest `Applied` too.
+    async fn read_back(
+        &self,
+        docs: &[NewDocument],
+        known: &Mutex<HashSet<i64>>,
+    ) -> Vec<Result<i64, WriteError>> {
+        let route = routes::CREATE_DOCUMENT;
+        let (client_id, doc_type) = (docs[0].client_id, docs[0].doc_type);
+        let wanted: HashMap<&str, usize> = docs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| Some((d.autotask_id()?, i)))
+            .collect();
+        let mut found: Vec<Option<i64>> = vec![None; docs.len()];
+        let mut failure: Option<String> = None;
+        for wait in READ_BACK_WAITS.iter().map(Some).chain([None]) {
+            let read = async {
+                let listed = self.list_documents(client_id, doc_type, None).await?;
+                let fresh: Vec<_> = {
+                    let known = super::lock(known);
+                    listed
+                        .into_iter()
+                        .filter(|s| !known.contains(&s.id))
+                        .collect()
+                };
+                self.with_details(client_id, doc_type, fresh).await
+            };
+            match read.await {
+                Ok(read) => {
+                    let mut known = super::lock(known);
+                    for d in read {
+                        known.insert(d.id);
+                        let at = d.field(super::fields::AUTOTASK_ID).map(str::trim);
+                        if let Some(&i) = at.and_then(|at| wanted.get(at)) {
+                            // The lowest id: were there ever two, the first is the one every
+                            // read picks.
+                            found[i] = Some(found[i].map_or(d.id, |f| f.min(d.id)));
+                        }
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+            match wait {
+                Some(wait) if found.iter().any(Option::is_none) => tokio::time::sleep(*wait).await,
+                _ => break,
+            }
+        }
+        docs.iter()
+            .zip(found)
+            .map(|(doc, id)| {
+                id.ok_or_else(|| {
+                    let why = failure.clone().unwrap_or_else(|| {
+                        format!(
+                            "client {client_id}'s {doc_type} documents hold none with {} {} \
+                             after {} reads",
+                            super::fields::AUTOTASK_ID,
+                            doc.autotask_id().unwrap_or_default(),
+                            READ_BACK_WAITS.len() + 1
+                        )
+                    });
+                    WriteError::Applied(refused(
+                        &route,
+                        route.path,
+                        Some(format!("the batch answered success, but {why}")),
+                    ))
+                })
+            })
+            .collect()
+    }
+}
