@@ -651,4 +651,6 @@ async fn unexpected_route(
 }
 
 #[cfg(test)]
+mod batch_tests;
+#[cfg(test)]
 mod tests;

@@ -3,8 +3,9 @@
 //! `{"success": "true"}` and no ids, so each document's id is learned from ONE complete listing
 //! of its client's documents of its type after the batch, matched by the `Autotask ID` field the
 //! document carries: never by position in the batch, title or recency. Documents whose identity
-//! is already known (linked, or read before in this load) are not read again, so a read-back
-//! costs one listing plus the details of the documents that are new since.
+//! is already known ([`Known`]: linked, listed before the load sent anything, or read since)
+//! are not read again, so a read-back costs one listing plus the details of the documents that
+//! are new since.
 //!
 //! A batch the instance refuses (a 4xx or `success: false`: nothing applied) switches the client
 //! to one document per request for the rest of its life; the caller sends those documents
@@ -17,8 +18,12 @@ use super::models::{NewDocument, OkResponse};
 use super::records::{refused, READ_BACK_WAITS};
 use super::routes;
 use crate::api::passportal::body::Request;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// Documents whose identity is known, by id: the `Autotask ID` they carry, or `None` for one
+/// that is no batch's to take (it existed before the load sent anything, or carries none).
+pub type Known = Mutex<HashMap<i64, Option<String>>>;
 
 /// What a batch create came to.
 pub enum BatchOutcome {
@@ -45,19 +50,17 @@ impl PassportalClient {
     }
 
     /// Create `docs` (all of one client and one type) in one request and learn their ids (see
-    /// the module doc). `known` holds the ids of documents whose identity is known already; the
-    /// documents read here are added to it.
-    pub async fn create_batch(
-        &self,
-        docs: &[NewDocument],
-        known: &Mutex<HashSet<i64>>,
-    ) -> BatchOutcome {
+    /// the module doc). `known`: documents whose identity is known already; the documents read
+    /// here are added to it.
+    pub async fn create_batch(&self, docs: &[NewDocument], known: &Known) -> BatchOutcome {
         if let [doc] = docs {
             return BatchOutcome::Sent(vec![self.create_document(doc).await]);
         }
         let route = routes::CREATE_DOCUMENT;
         let size = docs.len();
-        let every = |e: &PassportalError, kind: fn(PassportalError) -> WriteError| {
+        let every = |e: &PassportalError,
+                     kind: fn(PassportalError) -> WriteError|
+         -> Vec<Result<i64, WriteError>> {
             (0..size)
                 .map(|_| {
                     Err(kind(PassportalError::Batch {
@@ -109,11 +112,7 @@ impl PassportalClient {
     /// client's documents of their type, re-read with growing waits (`READ_BACK_WAITS`) while
     /// some are not listed yet. A document never seen is `WriteError::Applied` (never sent
     /// again); a listing that fails leaves the rest `Applied` too.
-    async fn read_back(
-        &self,
-        docs: &[NewDocument],
-        known: &Mutex<HashSet<i64>>,
-    ) -> Vec<Result<i64, WriteError>> {
+    async fn read_back(&self, docs: &[NewDocument], known: &Known) -> Vec<Result<i64, WriteError>> {
         let route = routes::CREATE_DOCUMENT;
         let (client_id, doc_type) = (docs[0].client_id, docs[0].doc_type);
         let wanted: HashMap<&str, usize> = docs
@@ -126,25 +125,33 @@ impl PassportalClient {
         for wait in READ_BACK_WAITS.iter().map(Some).chain([None]) {
             let read = async {
                 let listed = self.list_documents(client_id, doc_type, None).await?;
-                let fresh: Vec<_> = {
+                let mut carried: Vec<(i64, Option<String>)> = Vec::new();
+                let mut fresh = Vec::new();
+                {
                     let known = super::lock(known);
-                    listed
-                        .into_iter()
-                        .filter(|s| !known.contains(&s.id))
-                        .collect()
-                };
-                self.with_details(client_id, doc_type, fresh).await
+                    for s in listed {
+                        match known.get(&s.id) {
+                            Some(at) => carried.push((s.id, at.clone())),
+                            None => fresh.push(s),
+                        }
+                    }
+                }
+                let read = self.with_details(client_id, doc_type, fresh).await?;
+                let mut known = super::lock(known);
+                for d in read {
+                    let at = d.field(super::fields::AUTOTASK_ID).map(|v| v.trim().to_string());
+                    known.insert(d.id, at.clone());
+                    carried.push((d.id, at));
+                }
+                Ok::<_, PassportalError>(carried)
             };
             match read.await {
-                Ok(read) => {
-                    let mut known = super::lock(known);
-                    for d in read {
-                        known.insert(d.id);
-                        let at = d.field(super::fields::AUTOTASK_ID).map(str::trim);
-                        if let Some(&i) = at.and_then(|at| wanted.get(at)) {
+                Ok(carried) => {
+                    for (id, at) in carried {
+                        if let Some(&i) = at.as_deref().and_then(|at| wanted.get(at)) {
                             // The lowest id: were there ever two, the first is the one every
                             // read picks.
-                            found[i] = Some(found[i].map_or(d.id, |f| f.min(d.id)));
+                            found[i] = Some(found[i].map_or(id, |f| f.min(id)));
                         }
                     }
                 }

@@ -17,7 +17,7 @@ mod records;
 pub mod routes;
 mod settings;
 
-pub use batch::BatchOutcome;
+pub use batch::{BatchOutcome, Known};
 pub use client::PassportalClient;
 pub use error::{PassportalError, WriteError};
 pub use models::{Client, DocType, Document, NewClient, NewDocument, NewUser, User};

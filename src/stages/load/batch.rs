@@ -5,9 +5,10 @@
 //! so the dry run prints the very batch bodies the load sends.
 
 use super::Payload;
-use crate::api::passportal::{BatchOutcome, DocType, NewDocument, PassportalClient, WriteError};
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use crate::api::passportal::{
+    BatchOutcome, DocType, Known, NewDocument, PassportalClient, WriteError,
+};
+use std::collections::HashMap;
 
 /// `items` in requests: those with a key grouped per key (in order of the key's first
 /// appearance, `size` at most each), the others alone.
@@ -57,7 +58,7 @@ pub(super) struct Sent {
 pub(super) async fn send(
     client: &PassportalClient,
     unit: Vec<(i64, Payload)>,
-    known: &Mutex<HashSet<i64>>,
+    known: &Known,
 ) -> Sent {
     let docs: Option<Vec<NewDocument>> = unit
         .iter()

@@ -19,7 +19,7 @@ use super::batch;
 use super::reconcile::{Lookup, Reconciler};
 use super::{parent_client, LoadContext, LoadCounts, LoadError, LoadSummary, Payload, RowError};
 use super::{Sources, CREATE};
-use crate::api::passportal::WriteError;
+use crate::api::passportal::{Known, WriteError};
 use crate::model::entity::Entity;
 use crate::model::ids::{AutotaskId, PassportalId};
 use crate::store::ledger::{WriteKey, WriteState, WriteUpdate};
@@ -360,7 +360,7 @@ async fn send_all(
     let mut unknown = Vec::new();
     let concurrency = ctx.concurrency.max(1);
     let chunk = concurrency * CHUNK_PER_SLOT;
-    let known = std::sync::Mutex::new(reconciler.known());
+    let known: Known = std::sync::Mutex::new(reconciler.known().into_iter().map(|id| (id, None)).collect());
     let rows: Vec<(i64, Payload)> = rows.into_iter().map(|r| (r.id, r.payload)).collect();
     let units = batch::units(rows, ctx.client.batch_size(), |(_, p)| {
         batch::document_key(p)
@@ -417,6 +417,10 @@ async fn send_all(
                 Ok(pp) => {
                     pending.created(id, pp);
                     reconciler.taken(pp);
+                    known
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(pp, Some(id.to_string()));
                     counts.created += 1;
                     continue;
                 }
