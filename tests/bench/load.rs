@@ -166,7 +166,8 @@ async fn load_documents(per_company: usize, batch_size: usize) {
     assert_eq!(created, rows);
 
     let gets = world.passportal.gets_by_path();
-    let delta = |p: &str| gets.get(p).copied().unwrap_or(0) - gets_before.get(p).copied().unwrap_or(0);
+    let delta =
+        |p: &str| gets.get(p).copied().unwrap_or(0) - gets_before.get(p).copied().unwrap_or(0);
     let listings = delta(LIST_DOCUMENTS.path);
     let details: u64 = gets
         .keys()

@@ -384,7 +384,7 @@ async fn an_oversized_answer_fails_naming_the_route_without_reading_it_all() {
 /// Listing requests for `n` records in pages of 10: the last page short, or (a multiple of
 /// ten) an empty page read twice after the full ones.
 fn pages_of(n: u64) -> u64 {
-    n / 10 + if n % 10 == 0 { 2 } else { 1 }
+    n / 10 + if n.is_multiple_of(10) { 2 } else { 1 }
 }
 
 /// The documents staged, all types.
@@ -422,7 +422,10 @@ async fn documents_are_staged_per_type_across_clients_one_request_per_page() {
         3 * clients
     );
     assert_eq!(listings, pages, "ceil(documents / page) per type");
-    assert!(listings < 3 * clients, "fewer than one request per client and type");
+    assert!(
+        listings < 3 * clients,
+        "fewer than one request per client and type"
+    );
     assert_eq!(staged_documents(&run_dir), held.len());
 }
 
@@ -441,7 +444,10 @@ async fn an_instance_insisting_on_client_id_is_read_client_by_client() {
     let listings = pp.world.passportal.gets(LIST_DOCUMENTS.path);
     // One refused listing per type, then at least one listing per client and type.
     assert!(listings >= 3 + 3 * clients, "{listings} listings");
-    assert_eq!(staged_documents(&run_dir), pp.world.passportal.documents().len());
+    assert_eq!(
+        staged_documents(&run_dir),
+        pp.world.passportal.documents().len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,7 +496,8 @@ async fn the_dry_run_prints_byte_for_byte_the_bodies_the_load_sends() {
         }
     }
     assert!(
-        sent.iter().any(|s| s.starts_with("POST /api/v2/documents [")),
+        sent.iter()
+            .any(|s| s.starts_with("POST /api/v2/documents [")),
         "documents went in batches, and the dry run showed them"
     );
     eprintln!(

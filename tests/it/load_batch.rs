@@ -146,8 +146,14 @@ fn assert_documents_once(
         }
         let (doc, client) = docs[0];
         let company = companies[id];
-        if company_links.get(&AutotaskId(company)).map(|l| l.passportal_id.0) != Some(client) {
-            wrong.push(format!("{entity} {id} under client {client}, not its company's"));
+        if company_links
+            .get(&AutotaskId(company))
+            .map(|l| l.passportal_id.0)
+            != Some(client)
+        {
+            wrong.push(format!(
+                "{entity} {id} under client {client}, not its company's"
+            ));
         }
         if links.get(&AutotaskId(*id)).map(|l| l.passportal_id.0) != Some(doc) {
             wrong.push(format!("{entity} {id}: not linked to document {doc}"));
@@ -159,7 +165,11 @@ fn assert_documents_once(
         .iter()
         .filter(|d| d.doc_type == doc_type && !old.contains(&d.id))
         .count();
-    assert_eq!(new, rows.len(), "{entity}: one new document per row, nothing else");
+    assert_eq!(
+        new,
+        rows.len(),
+        "{entity}: one new document per row, nothing else"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,16 +192,23 @@ async fn batches_applied_then_failed_or_unanswered_are_settled_row_by_row_exactl
 
     let posts = document_posts(&world);
     let batches = posts.iter().filter(|b| b.starts_with('[')).count();
-    let settled: u64 = [Entity::Locations, Entity::Contacts, Entity::ConfigurationItems]
-        .iter()
-        .map(|e| summary.entities[e].settled)
-        .sum();
+    let settled: u64 = [
+        Entity::Locations,
+        Entity::Contacts,
+        Entity::ConfigurationItems,
+    ]
+    .iter()
+    .map(|e| summary.entities[e].settled)
+    .sum();
     eprintln!(
         "batch faults: {} document POSTs ({batches} batches), {settled} document rows settled",
         posts.len()
     );
     assert!(batches >= 10, "{batches} batches");
-    assert!(settled >= 8, "some batches' outcomes were unknown: {settled}");
+    assert!(
+        settled >= 8,
+        "some batches' outcomes were unknown: {settled}"
+    );
     assert_eq!(summary.failed(), 0, "{:?}", summary.errors);
     assert_eq!(summary.problems(), 0, "{}", render_summary(&summary));
     assert_exactly_once(&world, &plan, &before, &staging);
@@ -228,7 +245,8 @@ async fn an_instance_refusing_arrays_gets_single_creates_after_one_refusal_and_i
     assert_eq!(summary.notes.len(), 1, "said once: {:?}", summary.notes);
     let text = render_summary(&summary);
     assert!(
-        text.contains("note: Passportal refused a batch") && text.contains("one document per request"),
+        text.contains("note: Passportal refused a batch")
+            && text.contains("one document per request"),
         "{text}"
     );
     assert_eq!(summary.problems(), 0, "{text}");
@@ -284,7 +302,9 @@ async fn batched_creates_cost_at_most_a_tenth_of_a_request_per_document() {
     let created = world.passportal.documents().len() - before.documents.len();
     assert!(created >= 300, "{created} documents");
     let gets = world.passportal.gets_by_path();
-    let delta = |path: &str| gets.get(path).copied().unwrap_or(0) - gets_before.get(path).copied().unwrap_or(0);
+    let delta = |path: &str| {
+        gets.get(path).copied().unwrap_or(0) - gets_before.get(path).copied().unwrap_or(0)
+    };
     let listings = delta(LIST_DOCUMENTS.path);
     let details: u64 = gets
         .keys()
@@ -299,7 +319,10 @@ async fn batched_creates_cost_at_most_a_tenth_of_a_request_per_document() {
          ({:.2} per document: read-back and verify)",
         details as f64 / created as f64
     );
-    assert!(per_doc <= 0.1, "{per_doc:.3} create and listing requests per document");
+    assert!(
+        per_doc <= 0.1,
+        "{per_doc:.3} create and listing requests per document"
+    );
     world.stop().await;
 }
 
@@ -383,7 +406,10 @@ fn a_batched_load_killed_at_random_points_then_run_again_makes_every_document_on
         "batched crash test: {rows} contacts, {kills} kills, {} document POSTs",
         document_posts(&world).len()
     );
-    assert!(kills >= 3, "only {kills} loads were killed before one finished");
+    assert!(
+        kills >= 3,
+        "only {kills} loads were killed before one finished"
+    );
     assert_documents_once(
         &world,
         &plan,
@@ -392,7 +418,11 @@ fn a_batched_load_killed_at_random_points_then_run_again_makes_every_document_on
         Entity::Contacts,
         DocType::Contact,
     );
-    assert_eq!(world.passportal.creates(), rows, "each document applied once");
+    assert_eq!(
+        world.passportal.creates(),
+        rows,
+        "each document applied once"
+    );
     assert_eq!(world.passportal.unexpected().take(), Vec::<String>::new());
     rt.block_on(world.stop());
 }

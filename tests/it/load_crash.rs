@@ -137,7 +137,10 @@ impl Cli {
 
     /// Start `atpp load` and kill it when `when` says so (polled every few milliseconds; it
     /// gets the time since the start), unless it ended before; its status if it ended.
-    pub(crate) fn load_killed_when(&self, mut when: impl FnMut(Duration) -> bool) -> Option<ExitStatus> {
+    pub(crate) fn load_killed_when(
+        &self,
+        mut when: impl FnMut(Duration) -> bool,
+    ) -> Option<ExitStatus> {
         let mut child = self
             .command("load")
             .stdout(Stdio::null())

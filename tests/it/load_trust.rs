@@ -80,7 +80,12 @@ fn name_key(s: &str) -> String {
 /// one per Autotask ID; clients and users: one new record per planned row, nothing else new),
 /// and the ledger links each to the record that is it (documents: the one carrying its
 /// Autotask ID, under its company's client; clients: one bearing its name).
-pub(crate) fn assert_exactly_once(world: &World, plan: &Plan, before: &PassportalInstance, staging: &Path) {
+pub(crate) fn assert_exactly_once(
+    world: &World,
+    plan: &Plan,
+    before: &PassportalInstance,
+    staging: &Path,
+) {
     let now = world.passportal.with_instance(|i| i.clone());
     let ledger = Ledger::open(&staging.join("state.duckdb")).expect("ledger");
     let company_links = ledger.links(Entity::Companies).expect("links");

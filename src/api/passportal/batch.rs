@@ -139,7 +139,9 @@ impl PassportalClient {
                 let read = self.with_details(client_id, doc_type, fresh).await?;
                 let mut known = super::lock(known);
                 for d in read {
-                    let at = d.field(super::fields::AUTOTASK_ID).map(|v| v.trim().to_string());
+                    let at = d
+                        .field(super::fields::AUTOTASK_ID)
+                        .map(|v| v.trim().to_string());
                     known.insert(d.id, at.clone());
                     carried.push((d.id, at));
                 }

@@ -3,8 +3,8 @@
 //! load will really send.
 
 use super::models::{NewClient, NewDocument, NewUser};
-use crate::model::pipeline::BatchShape;
 use super::routes::{self, Route};
+use crate::model::pipeline::BatchShape;
 use serde::Serialize;
 
 /// A write request exactly as it goes on the wire.

@@ -108,7 +108,10 @@ impl PassportalClient {
     /// Documents per create request: `passportal.batch_size`, or 1 once the instance refused a
     /// batch.
     pub fn batch_size(&self) -> usize {
-        if self.batches_refused.load(std::sync::atomic::Ordering::SeqCst) {
+        if self
+            .batches_refused
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
             1
         } else {
             self.settings.batch_size.max(1)

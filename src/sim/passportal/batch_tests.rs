@@ -41,7 +41,11 @@ async fn batches_are_taken_in_the_instance_shape_all_or_none() {
         // One bad document (an unknown client) refuses the whole batch.
         let (status, _) = call(post(json!([doc(1, "6"), doc(99, "7")]))).await;
         assert_eq!(status, 400);
-        assert_eq!(sim.documents().len(), 3, "{bodies:?}: two batched, one single");
+        assert_eq!(
+            sim.documents().len(),
+            3,
+            "{bodies:?}: two batched, one single"
+        );
         assert_eq!(sim.creates(), 3);
         running.stop().await;
     }

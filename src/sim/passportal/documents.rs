@@ -277,7 +277,10 @@ fn create_bodies(sim: &PassportalSim, body: &[u8]) -> Result<Vec<DocumentBody>, 
         .collect()
 }
 
-fn document_of(sim: &PassportalSim, body: &Map<String, Value>) -> Result<DocumentBody, &'static str> {
+fn document_of(
+    sim: &PassportalSim,
+    body: &Map<String, Value>,
+) -> Result<DocumentBody, &'static str> {
     let doc_type = body
         .get("templateUid")
         .and_then(Value::as_str)

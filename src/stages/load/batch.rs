@@ -44,22 +44,21 @@ pub(super) fn document_key(payload: &Payload) -> Option<(i64, DocType)> {
     }
 }
 
+/// Rows to create: Autotask id and what is sent.
+pub(super) type Unit = Vec<(i64, Payload)>;
+
 /// What sending one unit came to.
 pub(super) struct Sent {
     /// Per row sent: its id, or why not.
     pub results: Vec<(i64, Payload, Result<i64, WriteError>)>,
     /// A batch the instance refused (nothing applied): its rows, to be sent one per request,
     /// and what to tell the user when this was the first refusal.
-    pub refused: Option<(Vec<(i64, Payload)>, Option<String>)>,
+    pub refused: Option<(Unit, Option<String>)>,
 }
 
 /// Send one unit from [`units`]: a single create, or a batch of documents of one client and
 /// type. `known`: documents whose identity is known (see `PassportalClient::create_batch`).
-pub(super) async fn send(
-    client: &PassportalClient,
-    unit: Vec<(i64, Payload)>,
-    known: &Known,
-) -> Sent {
+pub(super) async fn send(client: &PassportalClient, unit: Unit, known: &Known) -> Sent {
     let docs: Option<Vec<NewDocument>> = unit
         .iter()
         .map(|(_, p)| match p {

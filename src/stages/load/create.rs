@@ -360,13 +360,19 @@ async fn send_all(
     let mut unknown = Vec::new();
     let concurrency = ctx.concurrency.max(1);
     let chunk = concurrency * CHUNK_PER_SLOT;
-    let known: Known = std::sync::Mutex::new(reconciler.known().into_iter().map(|id| (id, None)).collect());
+    let known: Known = std::sync::Mutex::new(
+        reconciler
+            .known()
+            .into_iter()
+            .map(|id| (id, None))
+            .collect(),
+    );
     let rows: Vec<(i64, Payload)> = rows.into_iter().map(|r| (r.id, r.payload)).collect();
     let units = batch::units(rows, ctx.client.batch_size(), |(_, p)| {
         batch::document_key(p)
     });
     let mut queue = units.into_iter().peekable();
-    let mut ready: VecDeque<Vec<(i64, Payload)>> = VecDeque::new();
+    let mut ready: VecDeque<batch::Unit> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
     loop {
         // The next chunk's intents are committed while the requests in flight (each polled

@@ -310,9 +310,9 @@ fn dry_run(
     };
     for unit in batch::units(planned, ctx.client.batch_size(), key) {
         let note = match unit[0].1 {
-            Some(company) => format!(
-                "  # clientId: the client of company {company} once this load creates it"
-            ),
+            Some(company) => {
+                format!("  # clientId: the client of company {company} once this load creates it")
+            }
             None => String::new(),
         };
         let request = match unit.as_slice() {
