@@ -34,6 +34,12 @@ struct DocumentBody<'a> {
     fields: Vec<Field<'a>>,
 }
 
+/// `{"documents": [..]}`, the batch shape some instances take.
+#[derive(Serialize)]
+struct Wrapped<'a> {
+    documents: Vec<DocumentBody<'a>>,
+}
+
 fn json(value: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(value).expect("request bodies serialise")
 }
@@ -61,7 +67,7 @@ impl Request {
         let bodies: Vec<DocumentBody> = docs.iter().map(|(d, uid)| document_body(d, uid)).collect();
         let body = match shape {
             BatchShape::Array => json(&bodies),
-            BatchShape::Wrapped => json(&serde_json::json!({ "documents": bodies })),
+            BatchShape::Wrapped => json(&Wrapped { documents: bodies }),
         };
         Request::new(routes::CREATE_DOCUMENT, None, body)
     }
