@@ -278,11 +278,15 @@ async fn the_wrapped_shape_is_sent_where_the_instance_takes_only_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_creates_cost_at_most_a_tenth_of_a_request_per_document() {
-    let world = world(&contacts_only(64, 3, 150), PassportalSimOptions::default()).await;
+    let world = world(&contacts_only(64, 5, 150), PassportalSimOptions::default()).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let staging = dir.path().join("staging");
-    // The default batch size and page size of the pipeline.
-    let app = app(&world, &staging, |_| {});
+    // The default batch size and page size of the pipeline; contacts only.
+    let app = app(&world, &staging, |p| {
+        p.extract.resources = false;
+        p.extract.locations = false;
+        p.extract.configuration_items = false;
+    });
     let (run, _) = app.extract().await.expect("extract");
     app.match_run(Some(&run.id)).expect("match");
     let (_, plan) = app.plan(Some(&run.id)).expect("plan");

@@ -14,16 +14,41 @@
 
 use super::client::PassportalClient;
 use super::error::{PassportalError, WriteError};
-use super::models::{NewDocument, OkResponse};
+use super::models::{DocType, NewDocument, OkResponse};
 use super::records::{refused, READ_BACK_WAITS};
 use super::routes;
 use crate::api::passportal::body::Request;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Documents whose identity is known, by id: the `Autotask ID` they carry, or `None` for one
-/// that is no batch's to take (it existed before the load sent anything, or carries none).
-pub type Known = Mutex<HashMap<i64, Option<String>>>;
+/// that is no batch's to take (it existed before the load sent anything, or carries none). The
+/// read-backs of one client and type take turns, so two batches in flight for it do not both
+/// read the same new documents' details.
+#[derive(Default)]
+pub struct Known {
+    ids: Mutex<HashMap<i64, Option<String>>>,
+    turns: Mutex<HashMap<(i64, DocType), Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Known {
+    /// Documents that are no batch's to take (they existed before anything was sent).
+    pub fn existing(ids: impl IntoIterator<Item = i64>) -> Known {
+        Known {
+            ids: Mutex::new(ids.into_iter().map(|id| (id, None)).collect()),
+            ..Known::default()
+        }
+    }
+
+    /// A document learned otherwise (a single create's read-back).
+    pub fn learned(&self, id: i64, autotask_id: &str) {
+        super::lock(&self.ids).insert(id, Some(autotask_id.to_string()));
+    }
+
+    fn turn(&self, owner: (i64, DocType)) -> Arc<tokio::sync::Mutex<()>> {
+        super::lock(&self.turns).entry(owner).or_default().clone()
+    }
+}
 
 /// What a batch create came to.
 pub enum BatchOutcome {
@@ -122,13 +147,15 @@ impl PassportalClient {
             .collect();
         let mut found: Vec<Option<i64>> = vec![None; docs.len()];
         let mut failure: Option<String> = None;
+        let turn = known.turn((client_id, doc_type));
         for wait in READ_BACK_WAITS.iter().map(Some).chain([None]) {
             let read = async {
+                let _turn = turn.lock().await;
                 let listed = self.list_documents(client_id, doc_type, None).await?;
                 let mut carried: Vec<(i64, Option<String>)> = Vec::new();
                 let mut fresh = Vec::new();
                 {
-                    let known = super::lock(known);
+                    let known = super::lock(&known.ids);
                     for s in listed {
                         match known.get(&s.id) {
                             Some(at) => carried.push((s.id, at.clone())),
@@ -137,7 +164,7 @@ impl PassportalClient {
                     }
                 }
                 let read = self.with_details(client_id, doc_type, fresh).await?;
-                let mut known = super::lock(known);
+                let mut known = super::lock(&known.ids);
                 for d in read {
                     let at = d
                         .field(super::fields::AUTOTASK_ID)

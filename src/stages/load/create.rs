@@ -360,13 +360,7 @@ async fn send_all(
     let mut unknown = Vec::new();
     let concurrency = ctx.concurrency.max(1);
     let chunk = concurrency * CHUNK_PER_SLOT;
-    let known: Known = std::sync::Mutex::new(
-        reconciler
-            .known()
-            .into_iter()
-            .map(|id| (id, None))
-            .collect(),
-    );
+    let known = Known::existing(reconciler.known());
     let rows: Vec<(i64, Payload)> = rows.into_iter().map(|r| (r.id, r.payload)).collect();
     let units = batch::units(rows, ctx.client.batch_size(), |(_, p)| {
         batch::document_key(p)
@@ -423,10 +417,7 @@ async fn send_all(
                 Ok(pp) => {
                     pending.created(id, pp);
                     reconciler.taken(pp);
-                    known
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(pp, Some(id.to_string()));
+                    known.learned(pp, &id.to_string());
                     counts.created += 1;
                     continue;
                 }
