@@ -13,9 +13,11 @@ use super::error::PassportalError;
 use super::models::{
     decode_name, Client, ClientWire, DocType, Document, DocumentSummary, ListResponse, UserWire,
 };
+use super::records::for_client;
 use super::routes::{self, Route};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A listed record: what paging needs to know of it.
 pub trait Listed: DeserializeOwned {
@@ -187,14 +189,31 @@ impl PassportalClient {
         Ok(Some(rows))
     }
 
-    /// The listed documents with their detail fields, in the listing's order (each row names
-    /// its client).
+    /// The listed documents (each row naming its client) with their detail fields, in the
+    /// listing's order, read concurrently. A failure names the document's client, by its name
+    /// among `clients`.
     pub async fn details(
         &self,
         doc_type: DocType,
         listed: Vec<DocumentSummary>,
+        clients: &[Client],
     ) -> Result<Vec<Document>, PassportalError> {
-        self.with_details(0, doc_type, listed).await
+        let names: HashMap<i64, &str> = clients.iter().map(|c| (c.id, c.name.as_str())).collect();
+        let names = &names;
+        let read: Vec<Vec<Document>> = stream::iter(listed)
+            .map(|s| async move {
+                let client = s.client_id.unwrap_or_default();
+                self.with_details(client, doc_type, vec![s])
+                    .await
+                    .map_err(|e| {
+                        let name = names.get(&client).copied().unwrap_or("(not listed)");
+                        for_client(e, doc_type, client, name)
+                    })
+            })
+            .buffered(self.concurrency())
+            .try_collect()
+            .await?;
+        Ok(read.into_iter().flatten().collect())
     }
 }
 

@@ -37,6 +37,23 @@ pub(super) fn refused(route: &Route, path: &str, message: Option<String>) -> Pas
     }
 }
 
+/// A failed read of one client's documents of `doc_type`, naming the client (its cause the
+/// route).
+pub(super) fn for_client(
+    e: PassportalError,
+    doc_type: DocType,
+    client_id: i64,
+    client_name: &str,
+) -> PassportalError {
+    PassportalError::ForClient {
+        what: format!("{doc_type} documents"),
+        client_id,
+        client_name: client_name.to_string(),
+        route: e.route().unwrap_or("the token exchange").to_string(),
+        source: Box::new(e),
+    }
+}
+
 /// A record to create, for [`PassportalClient::create_request`].
 #[derive(Debug, Clone, Copy)]
 pub enum Create<'a> {
@@ -140,13 +157,8 @@ impl PassportalClient {
             let summaries = self.list_documents(client.id, doc_type, None).await?;
             self.with_details(client.id, doc_type, summaries).await
         };
-        read.await.map_err(|e| PassportalError::ForClient {
-            what: format!("{doc_type} documents"),
-            client_id: client.id,
-            client_name: client.name.clone(),
-            route: e.route().unwrap_or("the token exchange").to_string(),
-            source: Box::new(e),
-        })
+        read.await
+            .map_err(|e| for_client(e, doc_type, client.id, &client.name))
     }
 
     /// One client's documents of `doc_type`, listed completely (no search: a search index may

@@ -193,7 +193,7 @@ async fn stage_documents(
             let mut listed = listed.into_iter().peekable();
             while listed.peek().is_some() {
                 let chunk: Vec<_> = listed.by_ref().take(BATCH_ROWS).collect();
-                batch.extend(client.details(doc_type, chunk).await?);
+                batch.extend(client.details(doc_type, chunk, clients).await?);
                 sink.write(&documents_frame(&batch))?;
                 batch.clear();
             }
