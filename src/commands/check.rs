@@ -248,7 +248,7 @@ async fn passportal_checks(pipeline: &Pipeline, credentials: &dyn CredentialSour
 async fn template_check(client: &PassportalClient, doc_type: DocType) -> Check {
     let uid = client.template_uid(doc_type);
     let name = format!("Passportal template {uid}");
-    let field = crate::api::passportal::fields::AUTOTASK_ID;
+    let field = client.id_field();
     match client.template_has_field(doc_type, field).await {
         Ok(Some(true)) => Check::ok(name, format!("{doc_type} documents have a field {field:?}")),
         Ok(Some(false)) => Check::failed(
@@ -256,7 +256,8 @@ async fn template_check(client: &PassportalClient, doc_type: DocType) -> Check {
             anyhow::anyhow!(
                 "the template of {doc_type} documents ({uid}, [passportal.templates] \
                  {doc_type}) has no field {field:?}: documents the load creates could not be \
-                 found again; add a text field labelled {field:?} to the template"
+                 found again; add a text field labelled {field:?} to the template, or name the \
+                 template's field in [passportal.templates] id_field"
             ),
         ),
         Ok(None) => Check::ok(

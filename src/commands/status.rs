@@ -30,7 +30,8 @@ pub struct Status {
     /// The most recent runs, newest first.
     pub runs: Vec<RunStatus>,
     pub review: ReviewWaiting,
-    pub orphans: Option<Orphans>,
+    /// Per entity, from the ledger (`None` when it could not be read).
+    pub orphans: Option<BTreeMap<String, Orphans>>,
     pub ledger: LedgerStatus,
     pub threshold: Option<ThresholdUse>,
 }
@@ -73,11 +74,13 @@ pub struct UnplannedRun {
     pub rows: u64,
 }
 
-/// Linked records deleted in Autotask, per entity, from the latest plan.
-#[derive(Debug, Clone, Serialize)]
+/// Linked records deleted in Autotask and kept in Passportal, as the ledger holds them across
+/// nights: per entity, how many, the night the oldest was first seen, and their Autotask ids.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Orphans {
-    pub run_id: String,
-    pub entities: BTreeMap<String, Vec<i64>>,
+    pub count: u64,
+    pub first_seen_run: Option<String>,
+    pub autotask_ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -121,6 +124,7 @@ struct LedgerRead {
     outcomes: BTreeMap<String, (Option<String>, Option<String>)>,
     links: BTreeMap<String, u64>,
     owed: BTreeMap<String, OwedCreates>,
+    orphans: BTreeMap<String, Orphans>,
 }
 
 fn read_ledger(path: &Path) -> Result<LedgerRead, String> {
@@ -170,10 +174,25 @@ fn read_ledger(path: &Path) -> Result<LedgerRead, String> {
         }
         o.oldest_run = o.oldest_run.take().into_iter().chain(oldest).min();
     }
+    // A ledger older than the orphans table has none.
+    let mut orphans: BTreeMap<String, Orphans> = BTreeMap::new();
+    for (entity, id, first) in read(
+        "SELECT entity, CAST(autotask_id AS VARCHAR), first_seen_run FROM orphans \
+         ORDER BY entity, autotask_id",
+    )
+    .unwrap_or_default()
+    {
+        let o = orphans.entry(entity).or_default();
+        o.count += 1;
+        o.autotask_ids
+            .extend(id.and_then(|id| id.parse::<i64>().ok()));
+        o.first_seen_run = o.first_seen_run.take().into_iter().chain(first).min();
+    }
     Ok(LedgerRead {
         outcomes,
         links,
         owed,
+        orphans,
     })
 }
 
@@ -353,6 +372,7 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
         path: ledger_path.clone(),
         ..LedgerStatus::default()
     };
+    let mut orphans = None;
     let read = if ledger_path.is_file() {
         match read_ledger(&ledger_path) {
             Ok(read) => Some(read),
@@ -368,6 +388,7 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
     if let Some(read) = &read {
         ledger.links = read.links.clone();
         ledger.owed_creates = read.owed.clone();
+        orphans = Some(read.orphans.clone());
         ledger.last_success = read
             .outcomes
             .iter()
@@ -385,7 +406,6 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
         latest_run: latest_id.clone(),
         ..ReviewWaiting::default()
     };
-    let mut orphans = None;
     let mut threshold = None;
     for (i, id) in ids.iter().rev().enumerate() {
         let run = staging.run(Some(id))?;
@@ -409,20 +429,6 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
                 run_id: id.clone(),
                 rows: review_table_rows(&manifest),
             });
-        }
-        if orphans.is_none() && done(&manifest, "plan") {
-            let plan = Plan::read(&run).ok();
-            if let Some(plan) = plan {
-                orphans = Some(Orphans {
-                    run_id: id.clone(),
-                    entities: plan
-                        .entities
-                        .iter()
-                        .filter(|(_, p)| !p.orphans.is_empty())
-                        .map(|(e, p)| (e.as_str().to_string(), p.orphans.clone()))
-                        .collect(),
-                });
-            }
         }
         if threshold.is_none() {
             if let Some(extract) = manifest
@@ -532,20 +538,25 @@ pub fn render(status: &Status) -> String {
 
     out.push_str("\norphans (linked records deleted in Autotask; kept in Passportal):\n");
     match &status.orphans {
-        Some(o) if !o.entities.is_empty() => {
-            for (entity, ids) in &o.entities {
-                let shown: Vec<String> = ids.iter().take(10).map(i64::to_string).collect();
+        Some(o) if !o.is_empty() => {
+            for (entity, o) in o {
+                let shown: Vec<String> =
+                    o.autotask_ids.iter().take(10).map(i64::to_string).collect();
                 out.push_str(&format!(
-                    "  {entity}: {} (Autotask ids {}{}) in the plan of run {}\n",
-                    ids.len(),
+                    "  {entity}: {} (Autotask ids {}{}), the oldest first seen in run {}\n",
+                    o.count,
                     shown.join(", "),
-                    if ids.len() > 10 { ", ..." } else { "" },
-                    o.run_id
+                    if o.autotask_ids.len() > 10 {
+                        ", ..."
+                    } else {
+                        ""
+                    },
+                    o.first_seen_run.as_deref().unwrap_or("?")
                 ));
             }
         }
-        Some(o) => out.push_str(&format!("  none in the plan of run {}\n", o.run_id)),
-        None => out.push_str("  no plan yet\n"),
+        Some(_) => out.push_str("  none\n"),
+        None => out.push_str("  the ledger could not be read\n"),
     }
 
     let l = &status.ledger;

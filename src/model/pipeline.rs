@@ -173,9 +173,10 @@ fn default_pp_renew_before_secs() -> i64 {
     60
 }
 
-/// `[passportal.templates]`: the `templateUid` a created document of each type gets. The
+/// `[passportal.templates]`: the `templateUid` a created document of each type gets, and the
+/// label of the field in those templates that holds the record's Autotask id (`id_field`). The
 /// defaults are placeholders (assumed): set your instance's template uids (its Swagger or the
-/// templates screen shows them, e.g. `TPL-79`).
+/// templates screen shows them, e.g. `TPL-79`) and the label your templates use.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PassportalTemplates {
@@ -185,6 +186,10 @@ pub struct PassportalTemplates {
     pub location: String,
     #[serde(default = "default_tpl_asset")]
     pub asset: String,
+    /// The document field that carries the Autotask id: how the load finds a document again
+    /// without its ledger, and the only identity a document has.
+    #[serde(default = "default_tpl_id_field")]
+    pub id_field: String,
 }
 
 fn default_tpl_contact() -> String {
@@ -196,6 +201,9 @@ fn default_tpl_location() -> String {
 fn default_tpl_asset() -> String {
     "TPL-ASSET".into()
 }
+fn default_tpl_id_field() -> String {
+    super::schema::fields::AUTOTASK_ID.into()
+}
 
 impl Default for PassportalTemplates {
     fn default() -> Self {
@@ -203,6 +211,7 @@ impl Default for PassportalTemplates {
             contact: default_tpl_contact(),
             location: default_tpl_location(),
             asset: default_tpl_asset(),
+            id_field: default_tpl_id_field(),
         }
     }
 }
@@ -450,8 +459,9 @@ pub struct LoadConfig {
     /// Writes in flight at once.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
-    /// "Autotask wins": update matched documents whose Autotask-owned fields (title, name,
-    /// e-mail, phone, address, serial number, type, host name) differ, and only then.
+    /// "Autotask wins": update matched clients (name), users (names, e-mail) and documents
+    /// (title and every template field a create fills) whose Autotask-owned values differ, and
+    /// only then.
     #[serde(default)]
     pub update_matched: bool,
 }

@@ -157,6 +157,17 @@ pub fn check(p: &Pipeline) -> Result<(), Refusal> {
     if pp.renew_before_secs < 0 {
         return refuse("passportal.renew_before_secs", "must be at least 0");
     }
+    let id_field = &pp.templates.id_field;
+    if id_field.trim().is_empty()
+        || id_field.trim() != id_field
+        || id_field.chars().any(char::is_control)
+    {
+        return refuse(
+            "passportal.templates.id_field",
+            "must be the label of a template field, e.g. \"Autotask ID\" (not empty, no \
+             leading or trailing spaces)",
+        );
+    }
 
     let x = &p.extract;
     if x.overlap_secs > MAX_OVERLAP_SECS {

@@ -15,6 +15,7 @@ mod auth;
 mod clients;
 mod documents;
 mod read_faults;
+mod updates;
 mod users;
 mod wire;
 
@@ -29,7 +30,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -101,6 +102,38 @@ impl PassportalSimOptions {
             DocType::Location => &self.templates.location,
             DocType::Asset => &self.templates.asset,
         }
+    }
+
+    /// The label of the field the templates hold the Autotask id in (`templates.id_field`),
+    /// or `None` for a type whose template has no such field (`templates_without_id`).
+    pub fn id_field(&self, doc_type: DocType) -> Option<&str> {
+        (!self.faults.templates_without_id.contains(&doc_type))
+            .then_some(self.templates.id_field.as_str())
+    }
+
+    /// The fields a document of `doc_type` keeps of those sent: a field labelled as an id field
+    /// its template does not have (none, or one of another label) is dropped.
+    fn kept_fields(&self, doc_type: DocType, fields: &mut Vec<(String, String)>) {
+        let kept = self.id_field(doc_type);
+        let default = crate::api::passportal::fields::AUTOTASK_ID;
+        fields.retain(|(label, _)| {
+            let an_id = label.eq_ignore_ascii_case(default)
+                || label.eq_ignore_ascii_case(&self.templates.id_field);
+            !an_id || kept.is_some_and(|k| label.eq_ignore_ascii_case(k))
+        });
+    }
+
+    /// The instance's own documents carry the id in the templates' field: a generated
+    /// `Autotask ID` is relabelled to `templates.id_field` (and dropped where the template has
+    /// none).
+    fn instance_fields(&self, doc_type: DocType, fields: &mut Vec<(String, String)>) {
+        let default = crate::api::passportal::fields::AUTOTASK_ID;
+        for (label, _) in fields.iter_mut() {
+            if label.eq_ignore_ascii_case(default) {
+                *label = self.templates.id_field.clone();
+            }
+        }
+        self.kept_fields(doc_type, fields);
     }
 
     /// The document type a template uid creates.
@@ -247,14 +280,6 @@ impl WriteFaultPlan {
             email.trim().to_lowercase()
         } else {
             email.to_string()
-        }
-    }
-
-    /// The fields a document of `doc_type` keeps of those sent.
-    fn kept_fields(&self, doc_type: DocType, fields: &mut Vec<(String, String)>) {
-        if self.templates_without_id.contains(&doc_type) {
-            let id = crate::api::passportal::fields::AUTOTASK_ID;
-            fields.retain(|(label, _)| !label.eq_ignore_ascii_case(id));
         }
     }
 
@@ -406,7 +431,7 @@ impl PassportalSim {
             created_at: HashMap::new(),
         };
         for doc in &mut state.instance.documents {
-            options.faults.kept_fields(doc.doc_type, &mut doc.fields);
+            options.instance_fields(doc.doc_type, &mut doc.fields);
         }
         state.normalise();
         let writes = ChaCha8Rng::seed_from_u64(options.faults.seed);
@@ -471,7 +496,7 @@ impl PassportalSim {
         self.late_pending.load(Ordering::SeqCst)
     }
 
-    /// Document updates applied.
+    /// Updates applied (clients, users and documents).
     pub fn updates(&self) -> u64 {
         self.updates.load(Ordering::SeqCst)
     }
@@ -549,7 +574,9 @@ fn router(sim: Arc<PassportalSim>) -> Router {
     let guarded = Router::new()
         .route(r::LIST_CLIENTS.path, get(clients::list))
         .route(r::CREATE_CLIENT.path, post(clients::create))
+        .route(r::UPDATE_CLIENT.path, put(clients::update))
         .route(r::LIST_USERS.path, get(users::list).post(users::create))
+        .route(r::UPDATE_USER.path, put(users::update))
         .route(
             r::LIST_DOCUMENTS.path,
             get(documents::list).post(documents::create),

@@ -3,6 +3,7 @@
 //! `plan/plan.json` with the checksums of every table read, so the load applies exactly this.
 
 pub mod overview;
+mod templates;
 mod validate;
 
 use crate::model::entity::Entity;
@@ -32,6 +33,18 @@ pub enum PlanError {
     BadPlan { path: String, message: String },
     #[error("the review table {file} changed after the plan was made: re-run `atpp plan`")]
     Stale { file: String },
+    #[error(
+        "{entity}: {creates} creates refused: their template {template} has no field {field:?} \
+         to hold the Autotask id, so no later run could find them again (each retry or lost \
+         ledger would make another copy); add a text field labelled {field:?} to the template, \
+         or name its field in [passportal.templates] id_field, then extract again"
+    )]
+    Unrecognisable {
+        entity: Entity,
+        creates: usize,
+        template: String,
+        field: String,
+    },
 }
 
 /// A new link to record.
@@ -272,6 +285,8 @@ pub fn make(
             }
         }
     }
+
+    warnings.extend(templates::recognisable(&extract, &plans)?);
 
     let mut tables = BTreeMap::new();
     for &entity in &entities {

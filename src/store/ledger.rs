@@ -1,6 +1,6 @@
 //! The ledger, `staging/state.duckdb`: the memory across runs. Links (Autotask id ↔ Passportal
 //! id per entity), the write log that makes loads idempotent (an intent before each request, an
-//! outcome after), remembered decisions, watermarks and run history.
+//! outcome after), remembered decisions, watermarks, run history and orphans (`orphans`).
 
 use crate::model::decision::Action;
 use crate::model::entity::Entity;
@@ -11,7 +11,10 @@ use duckdb::{params, params_from_iter, Connection, OptionalExt};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+mod orphans;
 mod recover;
+
+pub use orphans::Orphan;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -168,6 +171,7 @@ impl Ledger {
             source,
         })?;
         conn.execute_batch(SCHEMA).map_err(sql("schema"))?;
+        conn.execute_batch(orphans::SCHEMA).map_err(sql("schema"))?;
         let mut wal = path.as_os_str().to_owned();
         wal.push(".wal");
         crate::store::staging::make_private(&[path.to_path_buf(), PathBuf::from(wal)])

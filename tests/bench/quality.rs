@@ -335,15 +335,18 @@ pub fn ci_row(c: &AtConfigurationItem, label: Option<String>) -> ConfigurationIt
 /// A generated document as the Passportal extract stages it.
 pub fn document_row(d: &PpDocument) -> DocumentRow {
     use atpp::api::passportal::DocType as Wire;
-    atpp::stages::extract::passportal::document_row(&atpp::api::passportal::Document {
-        id: d.id,
-        client_id: d.client_id,
-        doc_type: match d.doc_type {
-            DocType::Contact => Wire::Contact,
-            DocType::Location => Wire::Location,
-            DocType::Asset => Wire::Asset,
+    atpp::stages::extract::passportal::document_row(
+        &atpp::api::passportal::Document {
+            id: d.id,
+            client_id: d.client_id,
+            doc_type: match d.doc_type {
+                DocType::Contact => Wire::Contact,
+                DocType::Location => Wire::Location,
+                DocType::Asset => Wire::Asset,
+            },
+            title: d.title.clone(),
+            fields: d.fields.clone(),
         },
-        title: d.title.clone(),
-        fields: d.fields.clone(),
-    })
+        atpp::api::passportal::fields::AUTOTASK_ID,
+    )
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 /// A couple of dozen companies, each with users, locations, contacts and assets to create.
-fn spec(seed: u64) -> MspSpec {
+pub(crate) fn spec(seed: u64) -> MspSpec {
     MspSpec {
         companies: 24,
         passportal_share: 0.3,
@@ -35,7 +35,7 @@ fn spec(seed: u64) -> MspSpec {
     }
 }
 
-async fn world(seed: u64, faults: WriteFaultPlan) -> World {
+pub(crate) async fn world(seed: u64, faults: WriteFaultPlan) -> World {
     World::start(
         &spec(seed),
         0,
@@ -50,12 +50,18 @@ async fn world(seed: u64, faults: WriteFaultPlan) -> World {
     .expect("simulators start")
 }
 
-/// An app on `staging`: a 1 s request timeout, two attempts per request.
-fn app(world: &World, staging: &Path) -> App {
+/// The demo pipeline on `staging`: a 1 s request timeout, two attempts per request.
+pub(crate) fn app_pipeline(world: &World, staging: &Path) -> atpp::model::pipeline::Pipeline {
     let mut pipeline = world.pipeline(DEMO_PIPELINE, staging).expect("pipeline");
     pipeline.passportal.timeout_secs = 1;
     pipeline.passportal.max_attempts = 2;
     pipeline.passportal.requests_per_sec = 5_000;
+    pipeline
+}
+
+/// An app on `staging` with [`app_pipeline`].
+pub(crate) fn app(world: &World, staging: &Path) -> App {
+    let pipeline = app_pipeline(world, staging);
     let creds = sim_credential_values(&pipeline);
     App::new(pipeline, None, Box::new(creds)).expect("app")
 }
@@ -166,7 +172,7 @@ pub(crate) fn assert_exactly_once(
 }
 
 /// Extract, match and plan on the world's healthy state: (run id, plan, instance before load).
-async fn prepared(world: &World, staging: &Path) -> (String, Plan, PassportalInstance) {
+pub(crate) async fn prepared(world: &World, staging: &Path) -> (String, Plan, PassportalInstance) {
     let app = app(world, staging);
     let (run, _) = app.extract().await.expect("extract");
     app.match_run(Some(&run.id)).expect("match");
@@ -405,50 +411,6 @@ async fn verify_finds_a_planted_duplicate_and_a_wrong_link() {
         csv.contains("duplicate") && csv.contains("wrong link"),
         "{csv}"
     );
-    world.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_template_without_the_id_field_is_refused_by_check_and_by_the_load() {
-    let no_id = WriteFaultPlan {
-        templates_without_id: vec![DocType::Asset],
-        ..WriteFaultPlan::default()
-    };
-    let world = world(35, no_id).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let staging = dir.path().join("staging");
-    let pipeline = world.pipeline(DEMO_PIPELINE, &staging).expect("pipeline");
-    let creds = sim_credential_values(&pipeline);
-    let checks = atpp::commands::check::run_checks(&pipeline, &creds).await;
-    let uid = &pipeline.passportal.templates.asset;
-    let failed: Vec<_> = checks
-        .iter()
-        .filter(|c| c.status != atpp::commands::check::CheckStatus::Ok)
-        .collect();
-    assert_eq!(failed.len(), 1, "{checks:?}");
-    assert!(failed[0].name.contains(uid.as_str()), "{:?}", failed[0]);
-    assert!(
-        failed[0].detail.contains("\"Autotask ID\"") && failed[0].detail.contains("asset"),
-        "{:?}",
-        failed[0]
-    );
-
-    // The load creates no asset it could not find again; the rest is done.
-    let (run, plan, before) = prepared(&world, &staging).await;
-    let (_, load) = app(&world, &staging).load(Some(&run)).await.expect("load");
-    let assets = plan.entities[&Entity::ConfigurationItems].create.len();
-    assert_eq!(load.failed() as usize, assets, "{:?}", load.errors);
-    assert!(load.errors.iter().all(
-        |e| e.what == atpp::stages::load::WHAT_NO_ID_FIELD && e.message.contains(uid.as_str())
-    ));
-    let now = world.passportal.with_instance(|i| i.clone());
-    let count = |i: &PassportalInstance| {
-        i.documents
-            .iter()
-            .filter(|d| d.doc_type == DocType::Asset)
-            .count()
-    };
-    assert_eq!(count(&now), count(&before), "no asset created");
     world.stop().await;
 }
 

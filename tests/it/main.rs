@@ -9,6 +9,7 @@ mod extract_autotask;
 mod febrl;
 mod hardening;
 mod harness;
+mod id_field;
 mod listing_faults;
 mod load_batch;
 mod load_crash;

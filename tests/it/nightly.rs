@@ -64,7 +64,7 @@ async fn nights_in_a_row_keep_passportal_in_step() {
     pipeline.passportal.requests_per_sec = 2_000;
     // The nights here are minutes apart: sweep for deletions every night.
     pipeline.extract.sweep_every_days = 0;
-    let app = world.app(pipeline).unwrap();
+    let mut app = world.app(pipeline).unwrap();
     let truth = world.msp.truth.companies.clone();
 
     // Night 1: the first run reads everything.
@@ -184,6 +184,26 @@ async fn nights_in_a_row_keep_passportal_in_step() {
     let night4 = atpp::commands::nightly::run(&app).await.expect("night 4");
     assert_eq!(world.passportal.creates(), creates_before);
     assert_eq!(night4.failed, 0);
+    // A night without a deletion sweep still reports the orphan found on night 2: the ledger
+    // keeps it with the night it was first seen.
+    app.pipeline.extract.sweep_deletions = false;
+    let night5 = atpp::commands::nightly::run(&app).await.expect("night 5");
+    assert_eq!(night5.overview[&Entity::Companies].orphans, 0, "no sweep");
+    let report = read_table(&night5.run_dir.join(atpp::stages::load::ORPHANS_FILE));
+    let (at, first) = (
+        col(&report[0], "autotask_id"),
+        col(&report[0], "first_seen_run"),
+    );
+    assert_eq!(report.len(), 2, "{report:?}");
+    assert_eq!(report[1][at], deleted.to_string());
+    assert_eq!(report[1][first], night2.run_id);
+    let status = atpp::commands::status::gather(&app.staging, 5).expect("status");
+    let orphans = &status.orphans.expect("ledger read")["companies"];
+    assert_eq!(orphans.autotask_ids, [deleted]);
+    assert_eq!(
+        orphans.first_seen_run.as_deref(),
+        Some(night2.run_id.as_str())
+    );
     world.stop().await;
 }
 

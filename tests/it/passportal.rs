@@ -363,7 +363,7 @@ async fn a_created_document_returns_the_id_a_read_back_finds() {
         .await
         .expect("find");
     assert_eq!(found.iter().map(|d| d.id).collect::<Vec<_>>(), [id]);
-    assert_eq!(found[0].autotask_id(), Some(30_000_999));
+    assert_eq!(found[0].autotask_id(fields::AUTOTASK_ID), Some(30_000_999));
 
     // The same title again: a new id, not the first one.
     let again = pp
@@ -388,7 +388,7 @@ async fn a_created_document_returns_the_id_a_read_back_finds() {
         let held = sim.document(id).expect("held");
         assert_eq!(
             held.field(fields::AUTOTASK_ID),
-            doc.autotask_id(),
+            doc.autotask_id(fields::AUTOTASK_ID),
             "document {id}"
         );
     }
@@ -397,7 +397,7 @@ async fn a_created_document_returns_the_id_a_read_back_finds() {
     let mut changed = contact(client_id, "Jane Roe-Smith", None);
     changed.fields = vec![(fields::EMAIL.into(), "jane.smith@example.com".into())];
     pp.client
-        .update_document(id, &changed)
+        .update(id, atpp::api::passportal::Create::Document(&changed))
         .await
         .expect("update");
     let held = sim.document(id).expect("held");
@@ -430,7 +430,10 @@ async fn a_created_document_returns_the_id_a_read_back_finds() {
     assert!(text.contains("POST /api/v2/documents") && text.contains("invalid clientId"));
     let err = pp
         .client
-        .update_document(1, &contact(client_id, "X", None))
+        .update(
+            1,
+            atpp::api::passportal::Create::Document(&contact(client_id, "X", None)),
+        )
         .await
         .expect_err("unknown id");
     assert!(matches!(err, WriteError::Rejected(_)), "{err}");
@@ -560,7 +563,7 @@ async fn write_faults_are_retried_or_reported_unknown_and_reconciled() {
         .await
         .expect("find");
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].autotask_id(), Some(77));
+    assert_eq!(found[0].autotask_id(fields::AUTOTASK_ID), Some(77));
 
     // Answered 500 without applying: also unknown, and the read-back finds nothing to link.
     let options = PassportalSimOptions {

@@ -176,6 +176,12 @@ fn bad_values_are_refused_naming_the_key_never_the_value() {
             "7 days",
         ),
         (
+            "id_field = \"Autotask ID\"",
+            "id_field = \" \"",
+            "passportal.templates.id_field",
+            "label of a template field",
+        ),
+        (
             "max_in_flight_per_endpoint = 3",
             "max_in_flight_per_endpoint = 4",
             "extract.max_in_flight_per_endpoint",

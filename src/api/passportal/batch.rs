@@ -96,9 +96,10 @@ impl PassportalClient {
                 })
                 .collect()
         };
+        let id_field = self.id_field();
         let mismatch = docs.iter().any(|d| {
             (d.client_id, d.doc_type) != (docs[0].client_id, docs[0].doc_type)
-                || d.autotask_id().is_none_or(str::is_empty)
+                || d.autotask_id(id_field).is_none_or(str::is_empty)
         });
         if mismatch {
             let e = refused(
@@ -139,11 +140,12 @@ impl PassportalClient {
     /// again); a listing that fails leaves the rest `Applied` too.
     async fn read_back(&self, docs: &[NewDocument], known: &Known) -> Vec<Result<i64, WriteError>> {
         let route = routes::CREATE_DOCUMENT;
+        let id_field = self.id_field();
         let (client_id, doc_type) = (docs[0].client_id, docs[0].doc_type);
         let wanted: HashMap<&str, usize> = docs
             .iter()
             .enumerate()
-            .filter_map(|(i, d)| Some((d.autotask_id()?, i)))
+            .filter_map(|(i, d)| Some((d.autotask_id(id_field)?, i)))
             .collect();
         let mut found: Vec<Option<i64>> = vec![None; docs.len()];
         let mut failure: Option<String> = None;
@@ -166,9 +168,7 @@ impl PassportalClient {
                 let read = self.with_details(client_id, doc_type, fresh).await?;
                 let mut known = super::lock(&known.ids);
                 for d in read {
-                    let at = d
-                        .field(super::fields::AUTOTASK_ID)
-                        .map(|v| v.trim().to_string());
+                    let at = d.field(id_field).map(|v| v.trim().to_string());
                     known.insert(d.id, at.clone());
                     carried.push((d.id, at));
                 }
@@ -202,8 +202,8 @@ impl PassportalClient {
                         format!(
                             "client {client_id}'s {doc_type} documents hold none with {} {} \
                              after {} reads",
-                            super::fields::AUTOTASK_ID,
-                            doc.autotask_id().unwrap_or_default(),
+                            id_field,
+                            doc.autotask_id(id_field).unwrap_or_default(),
                             READ_BACK_WAITS.len() + 1
                         )
                     });

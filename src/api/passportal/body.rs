@@ -56,6 +56,16 @@ impl Request {
         Request::new(routes::CREATE_USER, None, json(user))
     }
 
+    /// `PUT /api/v2/clients/{id}` with the create's body (assumed route).
+    pub fn update_client(id: i64, client: &NewClient) -> Request {
+        Request::new(routes::UPDATE_CLIENT, Some(id), json(client))
+    }
+
+    /// `PUT /api/v2/users/{id}` with the create's body (assumed route).
+    pub fn update_user(id: i64, user: &NewUser) -> Request {
+        Request::new(routes::UPDATE_USER, Some(id), json(user))
+    }
+
     /// `POST /api/v2/documents` with the document of `template_uid`.
     pub fn create_document(doc: &NewDocument, template_uid: &str) -> Request {
         Request::new(routes::CREATE_DOCUMENT, None, document(doc, template_uid))

@@ -209,10 +209,10 @@ impl Document {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The `Autotask ID` field as a number, when an earlier sync wrote one.
-    pub fn autotask_id(&self) -> Option<i64> {
-        self.field(crate::api::passportal::fields::AUTOTASK_ID)
-            .and_then(|v| v.trim().parse().ok())
+    /// The Autotask id an earlier sync wrote into the field labelled `id_field`
+    /// ([`crate::api::passportal::PassportalClient::id_field`]), as a number.
+    pub fn autotask_id(&self, id_field: &str) -> Option<i64> {
+        self.field(id_field).and_then(|v| v.trim().parse().ok())
     }
 }
 
@@ -223,16 +223,16 @@ pub struct NewDocument {
     pub client_id: i64,
     pub doc_type: DocType,
     pub title: String,
-    /// (label, text), e.g. `(fields::AUTOTASK_ID, "30000012")`.
+    /// (label, text), e.g. `("Autotask ID", "30000012")` (the pipeline's `id_field`).
     pub fields: Vec<(String, String)>,
 }
 
 impl NewDocument {
-    /// The `Autotask ID` being sent, if any.
-    pub fn autotask_id(&self) -> Option<&str> {
+    /// The Autotask id being sent in the field labelled `id_field`, if any.
+    pub fn autotask_id(&self, id_field: &str) -> Option<&str> {
         self.fields
             .iter()
-            .find(|(l, _)| l.eq_ignore_ascii_case(crate::api::passportal::fields::AUTOTASK_ID))
+            .find(|(l, _)| l.eq_ignore_ascii_case(id_field))
             .map(|(_, v)| v.trim())
     }
 }
@@ -281,7 +281,7 @@ mod tests {
             title: "x".into(),
             fields,
         };
-        assert_eq!(doc.autotask_id(), Some(30000012));
+        assert_eq!(doc.autotask_id("autotask id"), Some(30000012));
         assert_eq!(doc.field("email"), Some("a&b@x"));
     }
 

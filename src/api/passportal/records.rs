@@ -73,6 +73,12 @@ impl PassportalClient {
         }
     }
 
+    /// The label of the template field documents carry their Autotask id in
+    /// (`[passportal.templates] id_field`).
+    pub fn id_field(&self) -> &str {
+        &self.settings().templates.id_field
+    }
+
     /// Every user (assumed route), names decoded.
     pub async fn users(&self) -> Result<Vec<User>, PassportalError> {
         let wire: Vec<UserWire> = self.list_all(&routes::LIST_USERS, &[]).await?;
@@ -85,6 +91,16 @@ impl PassportalClient {
             Create::Client(c) => Request::create_client(c),
             Create::User(u) => Request::create_user(u),
             Create::Document(d) => Request::create_document(d, self.template_uid(d.doc_type)),
+        }
+    }
+
+    /// The request that brings record `id` in line with `what` (the create's body, `PUT` on the
+    /// record): the one builder, for the load and the dry run alike.
+    pub fn update_request(&self, id: i64, what: Create<'_>) -> Request {
+        match what {
+            Create::Client(c) => Request::update_client(id, c),
+            Create::User(u) => Request::update_user(id, u),
+            Create::Document(d) => Request::update_document(id, d, self.template_uid(d.doc_type)),
         }
     }
 
@@ -256,15 +272,15 @@ impl PassportalClient {
     /// found again.
     pub async fn create_document(&self, doc: &NewDocument) -> Result<i64, WriteError> {
         let route = routes::CREATE_DOCUMENT;
-        let Some(sent) = doc.autotask_id().map(str::to_string) else {
+        let id_field = self.id_field();
+        let Some(sent) = doc.autotask_id(id_field).map(str::to_string) else {
             return Err(WriteError::Rejected(refused(
                 &route,
                 route.path,
                 Some(format!(
                     "not sent: the document {:?} carries no {:?} field, so it could never be \
                      found again",
-                    doc.title,
-                    super::fields::AUTOTASK_ID
+                    doc.title, id_field
                 )),
             )));
         };
@@ -293,9 +309,7 @@ impl PassportalClient {
                 .await
                 .map_err(WriteError::Applied)?
             {
-                let at = d
-                    .field(super::fields::AUTOTASK_ID)
-                    .map(|v| v.trim().to_string());
+                let at = d.field(id_field).map(|v| v.trim().to_string());
                 read.insert(d.id, at);
             }
             // The lowest id: were there ever two, the first is the one every read picks.
@@ -315,11 +329,11 @@ impl PassportalClient {
             route.path,
             Some(format!(
                 "answered success, but client {}'s {} documents titled {:?} hold none with \
-                 {} {sent} after {} reads",
+                 {:?} {sent} after {} reads",
                 doc.client_id,
                 doc.doc_type,
                 doc.title,
-                super::fields::AUTOTASK_ID,
+                id_field,
                 READ_BACK_WAITS.len() + 1
             )),
         )))
@@ -331,16 +345,19 @@ impl PassportalClient {
         self.settings().http.timeout
     }
 
-    /// Update a document (assumed `PUT`): the title, and the fields sent (others are kept).
-    pub async fn update_document(&self, id: i64, doc: &NewDocument) -> Result<(), WriteError> {
-        let route = routes::UPDATE_DOCUMENT;
-        let req = Request::update_document(id, doc, self.template_uid(doc.doc_type));
-        let path = req.path.clone();
+    /// Update a record (assumed `PUT` routes): a client's name, a user's names and e-mail, a
+    /// document's title and the fields sent (its others are kept).
+    pub async fn update(&self, id: i64, what: Create<'_>) -> Result<(), WriteError> {
+        let req = self.update_request(id, what);
         let resp: OkResponse = self.send(&req).await?;
         if resp.success {
             Ok(())
         } else {
-            Err(WriteError::Rejected(refused(&route, &path, resp.message)))
+            Err(WriteError::Rejected(refused(
+                &req.route,
+                &req.path,
+                resp.message,
+            )))
         }
     }
 

@@ -82,6 +82,13 @@ pub const CREATE_CLIENT: Route = Route {
     purpose: "create a client",
 };
 
+pub const UPDATE_CLIENT: Route = Route {
+    method: "PUT",
+    path: "/api/v2/clients/{id}",
+    confirmed: false,
+    purpose: "rename a client (the create's body)",
+};
+
 pub const LIST_USERS: Route = Route {
     method: "GET",
     path: "/api/v2/users",
@@ -94,6 +101,13 @@ pub const CREATE_USER: Route = Route {
     path: "/api/v2/users",
     confirmed: false,
     purpose: "create a user",
+};
+
+pub const UPDATE_USER: Route = Route {
+    method: "PUT",
+    path: "/api/v2/users/{id}",
+    confirmed: false,
+    purpose: "update a user (the create's body)",
 };
 
 pub const LIST_DOCUMENTS: Route = Route {
@@ -129,8 +143,10 @@ pub const ALL: &[Route] = &[
     TOKEN,
     LIST_CLIENTS,
     CREATE_CLIENT,
+    UPDATE_CLIENT,
     LIST_USERS,
     CREATE_USER,
+    UPDATE_USER,
     LIST_DOCUMENTS,
     DOCUMENT,
     CREATE_DOCUMENT,

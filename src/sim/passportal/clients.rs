@@ -1,9 +1,10 @@
-//! Clients: `GET /api/v2/documents/clients` (confirmed) and `POST /api/v2/clients` (assumed).
+//! Clients: `GET /api/v2/documents/clients` (confirmed), `POST /api/v2/clients` and
+//! `PUT /api/v2/clients/{id}` (assumed).
 
-use super::{wire, PassportalSim};
+use super::{updates, wire, PassportalSim};
 use crate::sim::generator::PpClient;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -34,27 +35,38 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
 /// names are allowed, as in real Passportal. The name is stored as sent, not decoded (with
 /// `normalise_names`, trimmed and re-cased).
 pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Response {
-    let body = match wire::json_object(&body) {
-        Ok(body) => body,
+    let name = match client_name(&sim, &body) {
+        Ok(name) => name,
         Err(message) => return wire::bad_request(message),
-    };
-    let Some(name) = body
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.trim().is_empty())
-    else {
-        return wire::bad_request("name is required");
     };
     let id = {
         let mut state = sim.state();
         let id = state.next_client_id;
         state.next_client_id += 1;
-        state.instance.clients.push(PpClient {
-            id,
-            name: sim.options.faults.stored_name(name),
-        });
+        state.instance.clients.push(PpClient { id, name });
         id
     };
     sim.creates.fetch_add(1, Ordering::SeqCst);
     wire::ok(json!({ "success": true, "id": id }))
+}
+
+/// Rename a client from the create's body `{"name"}`; an unknown id answers 400 `invalid id`.
+pub async fn update(
+    State(sim): State<Arc<PassportalSim>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    updates::update(&sim, &id, &body, client_name, |state, id, name| {
+        let held = state.instance.clients.iter_mut().find(|c| c.id == id);
+        held.ok_or(updates::UNKNOWN_ID)?.name = name;
+        Ok(())
+    })
+}
+
+/// The name a create or update body gives, as the instance stores it (with `normalise_names`,
+/// trimmed and re-cased).
+fn client_name(sim: &PassportalSim, body: &[u8]) -> Result<String, updates::Refusal> {
+    let body = wire::json_object(body)?;
+    let name = wire::required(&body, "name").ok_or("name is required")?;
+    Ok(sim.options.faults.stored_name(name))
 }

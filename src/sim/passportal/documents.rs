@@ -4,7 +4,7 @@
 //! (answers `{"success": "true"}` without the new id) and `PUT /api/v2/documents/{id}`
 //! (assumed). Titles and field texts are served encoded the way names are.
 
-use super::{wire, BatchBodies, PassportalSim};
+use super::{updates, wire, BatchBodies, PassportalSim};
 use crate::sim::generator::{DocType, PpDocument};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -175,8 +175,8 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
 /// The detail slots of a document: `"0".."N"`, each `{"name", "value": {"type", "text"}}`. A
 /// document whose id is a multiple of 3 has a null slot at `"1"` (or at the end), as real
 /// instances leave emptied slots behind. Every document shows its template's `Autotask ID`
-/// field, empty (`"text": null`) when it holds no value — unless the template lacks the field
-/// (`WriteFaultPlan::templates_without_id`).
+/// field (`templates.id_field`), empty (`"text": null`) when it holds no value — unless the
+/// template lacks the field (`WriteFaultPlan::templates_without_id`).
 fn details(sim: &PassportalSim, doc: &PpDocument) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("name".into(), json!(wire::served_name(doc.id, &doc.title)));
@@ -199,18 +199,11 @@ fn details(sim: &PassportalSim, doc: &PpDocument) -> Map<String, Value> {
         out.insert(slot.to_string(), Value::Null);
         slot += 1;
     }
-    let id_field = crate::api::passportal::fields::AUTOTASK_ID;
-    let templated = !sim
-        .options
-        .faults
-        .templates_without_id
-        .contains(&doc.doc_type);
-    if templated
-        && !doc
-            .fields
+    if let Some(id_field) = sim.options.id_field(doc.doc_type).filter(|id_field| {
+        !doc.fields
             .iter()
             .any(|(l, _)| l.eq_ignore_ascii_case(id_field))
-    {
+    }) {
         out.insert(
             slot.to_string(),
             json!({ "name": id_field, "value": { "type": "string", "text": Value::Null } }),
@@ -344,7 +337,7 @@ pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Respo
     let n = docs.len() as u64;
     let mut state = sim.state();
     for mut b in docs {
-        sim.options.faults.kept_fields(b.doc_type, &mut b.fields);
+        sim.options.kept_fields(b.doc_type, &mut b.fields);
         let id = state.add_document(PpDocument {
             id: 0,
             client_id: b.client_id,
@@ -367,23 +360,13 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Ok(id) = id.trim().parse::<i64>() else {
-        return wire::bad_request("invalid id");
-    };
-    let b = match document_body(&sim, &body) {
-        Ok(b) => b,
-        Err(message) => return wire::bad_request(message),
-    };
-    {
-        let mut state = sim.state();
-        let Some(doc) = state.document_mut(id) else {
-            return wire::bad_request("invalid id");
-        };
+    updates::update(&sim, &id, &body, document_body, |state, id, b| {
+        let doc = state.document_mut(id).ok_or(updates::UNKNOWN_ID)?;
         if doc.doc_type != b.doc_type {
-            return wire::bad_request("templateUid does not match the document's template");
+            return Err("templateUid does not match the document's template");
         }
         if doc.client_id != b.client_id {
-            return wire::bad_request("clientId does not match the document");
+            return Err("clientId does not match the document");
         }
         doc.title = b.title;
         for (label, text) in b.fields {
@@ -396,7 +379,6 @@ pub async fn update(
                 None => doc.fields.push((label, text)),
             }
         }
-    }
-    sim.updates.fetch_add(1, Ordering::SeqCst);
-    wire::ok(json!({ "success": true }))
+        Ok(())
+    })
 }

@@ -162,6 +162,13 @@ pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, &'stat
     }
 }
 
+/// A required non-blank string field of a request body.
+pub fn required<'a>(body: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .filter(|v| !v.trim().is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 pub mod autotask;
 pub mod passportal;
+pub mod templates;
 
 use crate::api::autotask::models::ThresholdInfo;
 use crate::api::autotask::{AutotaskClient, AutotaskError};
@@ -62,6 +63,8 @@ pub struct ExtractNotes {
     /// Linked records the deletion sweep found gone.
     pub deleted: u64,
     pub passportal_requests: u64,
+    /// The document templates creates will use, by type: whether each holds the id field.
+    pub templates: BTreeMap<String, templates::TemplateSeen>,
 }
 
 /// Run the extract stage into `run`: both sides at once. An Autotask extract that an earlier
@@ -73,16 +76,17 @@ pub async fn run(
     config: &ExtractConfig,
     options: &AutotaskOptions,
 ) -> Result<ExtractSummary, ExtractStageError> {
-    let (at, passportal_files) = futures::try_join!(
+    let (at, (passportal_files, templates)) = futures::try_join!(
         async {
             autotask::extract(autotask, &run.dir, config, options)
                 .await
                 .map_err(ExtractStageError::from)
         },
         async {
-            passportal::extract_passportal(passportal, &run.dir)
+            let files = passportal::extract_passportal(passportal, &run.dir)
                 .await
-                .map_err(ExtractStageError::from)
+                .map_err(ExtractStageError::from)?;
+            Ok((files, templates::templates_seen(passportal).await?))
         }
     )?;
 
@@ -106,6 +110,7 @@ pub async fn run(
         full_refresh: options.full_refresh,
         deleted: summary.deleted.len() as u64,
         passportal_requests: summary.passportal_requests,
+        templates,
     };
     let files: Vec<(String, u64)> = summary.files.iter().map(|(k, v)| (k.clone(), *v)).collect();
     run.finish_stage("extract", &files, notes)?;

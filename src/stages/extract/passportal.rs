@@ -125,15 +125,16 @@ pub fn read_users(path: &Path) -> Result<Vec<UserRow>, ParquetError> {
 }
 
 /// A document flattened into its staged row: each known field label into its column (the
-/// first field of a label wins; labels match case-insensitively), `Autotask ID` as a number.
-pub fn document_row(doc: &Document) -> DocumentRow {
+/// first field of a label wins; labels match case-insensitively), the Autotask id (the field
+/// labelled `id_field`) as a number.
+pub fn document_row(doc: &Document, id_field: &str) -> DocumentRow {
     let f = |label: &str| doc.field(label).map(str::to_string);
     DocumentRow {
         id: doc.id,
         client_id: doc.client_id,
         doc_type: doc.doc_type.as_str().to_string(),
         title: doc.title.clone(),
-        autotask_id: doc.autotask_id(),
+        autotask_id: doc.autotask_id(id_field),
         first_name: f(fields::FIRST_NAME),
         last_name: f(fields::LAST_NAME),
         email: f(fields::EMAIL),
@@ -148,8 +149,8 @@ pub fn document_row(doc: &Document) -> DocumentRow {
     }
 }
 
-fn documents_frame(docs: &[Document]) -> DataFrame {
-    let rows: Vec<DocumentRow> = docs.iter().map(document_row).collect();
+fn documents_frame(docs: &[Document], id_field: &str) -> DataFrame {
+    let rows: Vec<DocumentRow> = docs.iter().map(|d| document_row(d, id_field)).collect();
     let t = |f: fn(&DocumentRow) -> &Option<String>| rows.iter().map(move |r| f(r).as_deref());
     let all_fields: Vec<String> = docs
         .iter()
@@ -194,7 +195,7 @@ async fn stage_documents(
             while listed.peek().is_some() {
                 let chunk: Vec<_> = listed.by_ref().take(BATCH_ROWS).collect();
                 batch.extend(client.details(doc_type, chunk, clients).await?);
-                sink.write(&documents_frame(&batch))?;
+                sink.write(&documents_frame(&batch, client.id_field()))?;
                 batch.clear();
             }
         }
@@ -210,16 +211,16 @@ async fn stage_documents(
             while let Some(docs) = per_client.next().await {
                 batch.extend(docs?);
                 if batch.len() >= BATCH_ROWS {
-                    sink.write(&documents_frame(&batch))?;
+                    sink.write(&documents_frame(&batch, client.id_field()))?;
                     batch.clear();
                 }
             }
         }
     }
     if !batch.is_empty() {
-        sink.write(&documents_frame(&batch))?;
+        sink.write(&documents_frame(&batch, client.id_field()))?;
     }
-    Ok(sink.finish(&documents_frame(&[]))?)
+    Ok(sink.finish(&documents_frame(&[], client.id_field()))?)
 }
 
 /// Every field of each staged document, by document id, as (label, text) in slot order (the

@@ -234,7 +234,7 @@ async fn unrecognisable(
     if ids.iter().all(|id| links.contains_key(&AutotaskId(*id))) {
         return None;
     }
-    let field = crate::api::passportal::fields::AUTOTASK_ID;
+    let field = ctx.client.id_field();
     match ctx.client.template_has_field(doc_type, field).await {
         Ok(Some(false)) => Some(format!(
             "template {} of {doc_type} documents has no field {field:?}",

@@ -10,12 +10,15 @@
 
 mod batch;
 mod create;
+mod orphans;
 mod payload;
 mod reconcile;
 mod update;
 mod verify;
 
+pub use orphans::ORPHANS_FILE;
 pub use payload::{Payload, Sources};
+pub use update::UPDATE;
 pub use verify::{verify, Finding, Problem, VerifyReport, VERIFY_FILE};
 
 use crate::api::passportal::PassportalClient;
@@ -150,7 +153,7 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         })
         .map(|(e, _)| *e)
         .collect();
-    let sources = Sources::read(ctx.run, &creating)?;
+    let sources = Sources::read(ctx.run, &creating, ctx.client.id_field())?;
     for entity in Entity::ALL {
         let Some(entity_plan) = plan.entities.get(entity) else {
             continue;
@@ -190,6 +193,7 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         .errors
         .sort_by(|a, b| (&a.entity, a.autotask_id).cmp(&(&b.entity, b.autotask_id)));
     write_errors(ctx.run, &summary.errors)?;
+    let orphans = orphans::report(ctx, &plan)?;
     match verify::verify(ctx.run, ctx.ledger, ctx.client).await {
         Ok(report) => summary.verify = report,
         Err(e) => {
@@ -210,7 +214,10 @@ pub async fn run(ctx: &LoadContext<'_>) -> Result<LoadSummary, LoadError> {
         summary.ledger_commits,
         summary.ledger_time.as_secs_f64()
     );
-    let mut files = vec![(ERRORS_FILE.to_string(), summary.errors.len() as u64)];
+    let mut files = vec![
+        (ERRORS_FILE.to_string(), summary.errors.len() as u64),
+        (ORPHANS_FILE.to_string(), orphans),
+    ];
     if summary.verify_error.is_none() {
         files.push((
             VERIFY_FILE.to_string(),
@@ -334,24 +341,31 @@ fn dry_run(
 }
 
 fn write_errors(run: &Run, errors: &[RowError]) -> Result<(), StagingError> {
-    let header: Vec<String> = ["entity", "autotask_id", "name", "what", "message"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let rows: Vec<Vec<String>> = errors
-        .iter()
-        .map(|e| {
-            vec![
-                e.entity.clone(),
-                e.autotask_id.to_string(),
-                e.name.clone(),
-                e.what.clone(),
-                e.message.clone(),
-            ]
-        })
-        .collect();
+    let header = ["entity", "autotask_id", "name", "what", "message"];
+    let rows = errors.iter().map(|e| {
+        vec![
+            e.entity.clone(),
+            e.autotask_id.to_string(),
+            e.name.clone(),
+            e.what.clone(),
+            e.message.clone(),
+        ]
+    });
+    write_report(run, ERRORS_FILE, &header, rows)
+}
+
+/// Write one of the load's reports (`load/*.csv`) the way the review tables are written, so it
+/// opens cleanly in a spreadsheet.
+pub(super) fn write_report(
+    run: &Run,
+    rel: &str,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<(), StagingError> {
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let rows: Vec<Vec<String>> = rows.collect();
     write_atomic(
-        &run.path(ERRORS_FILE),
+        &run.path(rel),
         &crate::stages::review::spreadsheet_csv(&header, &rows),
     )
 }

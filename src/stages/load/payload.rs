@@ -1,7 +1,8 @@
 //! What the load sends for each record it creates, built from the staged Autotask records (never
 //! from the review tables, so nothing an analyst or a spreadsheet changed in a name, phone or
-//! postal code reaches Passportal). Documents carry the record's Autotask id in an
-//! `Autotask ID` field, so a later run finds them again even without the ledger.
+//! postal code reaches Passportal). Documents carry the record's Autotask id in the templates'
+//! id field (`[passportal.templates] id_field`, `Autotask ID` by default), so a later run finds
+//! them again even without the ledger.
 
 use crate::api::passportal::fields;
 use crate::api::passportal::{Create, NewClient, NewDocument, NewUser, PassportalClient};
@@ -35,12 +36,16 @@ impl Payload {
     /// The request as `atpp load --dry-run` prints it: the method, path and exact body bytes
     /// the load sends (one builder, `api::passportal::body`).
     pub fn describe(&self, client: &PassportalClient) -> String {
-        let what = match self {
+        client.create_request(self.as_create()).describe()
+    }
+
+    /// The record, as the client's request builder takes it.
+    pub fn as_create(&self) -> Create<'_> {
+        match self {
             Payload::Client(c) => Create::Client(c),
             Payload::User(u) => Create::User(u),
             Payload::Document(d) => Create::Document(d),
-        };
-        client.create_request(what).describe()
+        }
     }
 }
 
@@ -50,6 +55,8 @@ impl Payload {
 #[derive(Default)]
 pub struct Sources {
     values: HashMap<Entity, Staged>,
+    /// The label documents carry the Autotask id in (`[passportal.templates] id_field`).
+    id_field: String,
 }
 
 /// One entity's staged values: `columns[i]` is the column of `rows[id][i]`.
@@ -68,9 +75,13 @@ impl Staged {
 }
 
 impl Sources {
-    /// Read the staged records of the entities the plan creates.
-    pub fn read(run: &Run, entities: &[Entity]) -> Result<Sources, ParquetError> {
-        let mut s = Sources::default();
+    /// Read the staged records of the entities the plan creates; documents will carry the
+    /// Autotask id in the field labelled `id_field`.
+    pub fn read(run: &Run, entities: &[Entity], id_field: &str) -> Result<Sources, ParquetError> {
+        let mut s = Sources {
+            id_field: id_field.to_string(),
+            ..Sources::default()
+        };
         for entity in entities {
             let schema = Schema::of(*entity);
             let mut columns: Vec<&'static str> = Vec::new();
@@ -126,7 +137,7 @@ impl Sources {
                 email: field(fields::EMAIL),
             })),
             Target::Document(doc_type) => {
-                fields.push((fields::AUTOTASK_ID.to_string(), id.to_string()));
+                fields.push((self.id_field.clone(), id.to_string()));
                 Some(Payload::Document(NewDocument {
                     client_id: client_id?,
                     doc_type,

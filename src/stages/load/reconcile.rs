@@ -185,7 +185,7 @@ impl Reconciler {
                         Ok(docs) => {
                             for d in docs {
                                 self.seen.insert(d.id);
-                                if let Some(at) = d.autotask_id() {
+                                if let Some(at) = d.autotask_id(client.id_field()) {
                                     self.docs.entry((client_id, at)).or_default().push(d.id);
                                 }
                             }

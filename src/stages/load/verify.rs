@@ -20,7 +20,7 @@ use crate::model::ids::AutotaskId;
 use crate::stages::extract::passportal as staged;
 use crate::stages::plan::read_frozen;
 use crate::store::ledger::{Ledger, Link};
-use crate::store::staging::{write_atomic, Run, StagingError};
+use crate::store::staging::{Run, StagingError};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -95,7 +95,7 @@ pub async fn verify(
 ) -> Result<VerifyReport, LoadError> {
     let plan = read_frozen(run)?;
     let entities: Vec<Entity> = plan.entities.keys().copied().collect();
-    let sources = Sources::read(run, &entities)?;
+    let sources = Sources::read(run, &entities, client.id_field())?;
     let company_links = ledger.links(Entity::Companies)?;
     let mut report = VerifyReport::default();
     for (entity, p) in &plan.entities {
@@ -283,8 +283,8 @@ impl Check<'_> {
         let mut docs: HashMap<i64, (i64, Option<i64>)> = HashMap::new();
         let mut by_at: HashMap<(i64, i64), Vec<i64>> = HashMap::new();
         for d in listed.into_iter().flatten() {
-            docs.insert(d.id, (d.client_id, d.autotask_id()));
-            if let Some(at) = d.autotask_id() {
+            docs.insert(d.id, (d.client_id, d.autotask_id(client.id_field())));
+            if let Some(at) = d.autotask_id(client.id_field()) {
                 by_at.entry((d.client_id, at)).or_default().push(d.id);
             }
         }
@@ -336,34 +336,25 @@ impl Check<'_> {
 }
 
 fn write_findings(run: &Run, findings: &[Finding]) -> Result<(), StagingError> {
-    let header: Vec<String> = [
+    let header = [
         "entity",
         "autotask_id",
         "problem",
         "passportal_ids",
         "detail",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let rows: Vec<Vec<String>> = findings
-        .iter()
-        .map(|f| {
-            vec![
-                f.entity.to_string(),
-                f.autotask_id.to_string(),
-                f.problem.as_str().to_string(),
-                f.passportal_ids
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                f.detail.clone(),
-            ]
-        })
-        .collect();
-    write_atomic(
-        &run.path(VERIFY_FILE),
-        &crate::stages::review::spreadsheet_csv(&header, &rows),
-    )
+    ];
+    let rows = findings.iter().map(|f| {
+        vec![
+            f.entity.to_string(),
+            f.autotask_id.to_string(),
+            f.problem.as_str().to_string(),
+            f.passportal_ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            f.detail.clone(),
+        ]
+    });
+    super::write_report(run, VERIFY_FILE, &header, rows)
 }

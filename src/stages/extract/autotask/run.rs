@@ -371,9 +371,12 @@ pub async fn extract(
             None => {
                 let watermark = spec.entity.and_then(|e| opts.watermarks.get(&e));
                 let mode = match (watermark, spec.stamp_field) {
-                    (Some(w), Some(_)) if cfg.incremental && !opts.full_refresh => Mode::Since {
-                        since: *w - Duration::seconds(cfg.overlap_secs as i64),
-                    },
+                    (Some(w), Some(_)) if cfg.incremental && !opts.full_refresh => {
+                        overlap_check(spec.key, *w, cfg.overlap_secs);
+                        Mode::Since {
+                            since: *w - Duration::seconds(cfg.overlap_secs as i64),
+                        }
+                    }
                     _ => Mode::Full,
                 };
                 Checkpoint::new(spec.key, mode, 0)
@@ -574,4 +577,17 @@ fn threshold_budget(
         threshold,
         used_at_start: used,
     })
+}
+
+/// An overlap longer than the watermark's age re-reads more than the run could have missed
+/// (every record the last run already staged since before it): said, not refused, because a
+/// run re-started minutes after a failed one is exactly that case and must still go on.
+fn overlap_check(entity: &str, watermark: DateTime<Utc>, overlap_secs: u64) {
+    let age = (Utc::now() - watermark).num_seconds().max(0);
+    if overlap_secs as i64 > age {
+        tracing::warn!(
+            "extract.overlap_secs ({overlap_secs} s) is longer than the age of the {entity} \
+             watermark ({age} s): this extract re-reads records an earlier run already staged"
+        );
+    }
 }
