@@ -28,8 +28,11 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct Known {
     ids: Mutex<HashMap<i64, Option<String>>>,
-    turns: Mutex<HashMap<(i64, DocType), Arc<tokio::sync::Mutex<()>>>>,
+    turns: Mutex<HashMap<(i64, DocType), Turn>>,
 }
+
+/// Held while one read-back of a client and type runs.
+type Turn = Arc<tokio::sync::Mutex<()>>;
 
 impl Known {
     /// Documents that are no batch's to take (they existed before anything was sent).
@@ -45,7 +48,7 @@ impl Known {
         super::lock(&self.ids).insert(id, Some(autotask_id.to_string()));
     }
 
-    fn turn(&self, owner: (i64, DocType)) -> Arc<tokio::sync::Mutex<()>> {
+    fn turn(&self, owner: (i64, DocType)) -> Turn {
         super::lock(&self.turns).entry(owner).or_default().clone()
     }
 }
