@@ -137,6 +137,33 @@ pub struct PassportalConfig {
     /// The document template per document type, used when creating documents.
     #[serde(default)]
     pub templates: PassportalTemplates,
+    /// Documents created per request through the add-batch route (`1`: one document per
+    /// request, for an instance that refuses arrays).
+    #[serde(default = "default_pp_batch_size")]
+    pub batch_size: usize,
+    /// How a batch goes on the wire: a JSON array of documents, or `{"documents": [..]}`.
+    #[serde(default)]
+    pub batch_shape: BatchShape,
+}
+
+/// `passportal.batch_shape`: the body of a batch create (the shape is not public: assumed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchShape {
+    /// `[{document}, {document}, ..]`.
+    #[default]
+    Array,
+    /// `{"documents": [{document}, ..]}`.
+    Wrapped,
+}
+
+/// Documents per batch create unless the pipeline says otherwise (chosen by the load bench).
+pub const DEFAULT_BATCH_SIZE: usize = 100;
+/// The largest `passportal.batch_size` accepted.
+pub const MAX_BATCH_SIZE: usize = 500;
+
+fn default_pp_batch_size() -> usize {
+    DEFAULT_BATCH_SIZE
 }
 
 fn default_pp_concurrency() -> usize {

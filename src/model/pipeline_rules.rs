@@ -145,6 +145,15 @@ pub fn check(p: &Pipeline) -> Result<(), Refusal> {
     at_least_one("passportal.timeout_secs", pp.timeout_secs)?;
     at_least_one("passportal.requests_per_sec", pp.requests_per_sec.into())?;
     at_least_one("passportal.concurrency", pp.concurrency as u64)?;
+    if !(1..=super::pipeline::MAX_BATCH_SIZE).contains(&pp.batch_size) {
+        return refuse(
+            "passportal.batch_size",
+            format!(
+                "must be between 1 and {} (1: one document per request)",
+                super::pipeline::MAX_BATCH_SIZE
+            ),
+        );
+    }
     if pp.renew_before_secs < 0 {
         return refuse("passportal.renew_before_secs", "must be at least 0");
     }

@@ -62,6 +62,25 @@ pub struct PassportalSimOptions {
     pub templates: PassportalTemplates,
     pub faults: WriteFaultPlan,
     pub read_faults: ReadFaultPlan,
+    /// Which batch bodies `POST /api/v2/documents` takes; the others are answered 400 (nothing
+    /// applied).
+    pub batch_bodies: BatchBodies,
+    /// A document listing with `type` but without `clientId` is answered 400, as an instance
+    /// that insists on `clientId`.
+    pub listing_needs_client: bool,
+}
+
+/// The batch shapes an instance takes on `POST /api/v2/documents` (a single document object is
+/// always taken).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchBodies {
+    /// `[{document}, ..]`.
+    #[default]
+    Array,
+    /// `{"documents": [{document}, ..]}` only.
+    Wrapped,
+    /// Neither: one document per request.
+    None,
 }
 
 impl Default for PassportalSimOptions {
@@ -74,6 +93,8 @@ impl Default for PassportalSimOptions {
             templates: PassportalTemplates::default(),
             faults: WriteFaultPlan::default(),
             read_faults: ReadFaultPlan::default(),
+            batch_bodies: BatchBodies::default(),
+            listing_needs_client: false,
         }
     }
 }
@@ -472,6 +493,14 @@ async fn guard(State(sim): State<Arc<PassportalSim>>, req: Request, next: Next) 
                 resp
             }
         }
+        WriteFault::AppliedThenDrop => {
+            let resp = next.run(req).await;
+            if resp.status().is_success() {
+                wire::dropped_connection()
+            } else {
+                resp
+            }
+        }
         WriteFault::AppliedLate => {
             let late = Duration::from_millis(sim.options.faults.late_ms);
             // Applied by a task of its own: the client giving up does not cancel it.
@@ -509,5 +538,7 @@ async fn unexpected_route(
     wire::error(StatusCode::NOT_FOUND, "route not found")
 }
 
+#[cfg(test)]
+mod batch_tests;
 #[cfg(test)]
 mod tests;

@@ -41,6 +41,10 @@ async fn start(faults: ReadFaultPlan, tweak: impl FnOnce(&mut Settings)) -> Pp {
         read_faults: faults,
         ..Default::default()
     };
+    start_with(options, tweak).await
+}
+
+async fn start_with(options: PassportalSimOptions, tweak: impl FnOnce(&mut Settings)) -> Pp {
     let world = World::start(&spec(), 0, 0, AutotaskSimOptions::default(), options)
         .await
         .expect("simulators start");
@@ -162,12 +166,13 @@ async fn an_empty_page_mid_listing_is_read_again_not_taken_as_the_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_extract_stages_every_client_and_document_through_broken_pages() {
-    // Contacts of every client: each listing's first page is broken once, in turn.
+    // Documents are listed per type across clients: the first listing's first page is broken
+    // three times (two `success: false`, one `results: null`), one short of the attempts.
     let pp = start(
         ReadFaultPlan {
             empty_page: vec![PageFault::new(LIST_CLIENTS.path, 3, 1)],
-            success_false: vec![PageFault::new(LIST_DOCUMENTS.path, 1, 6)],
-            null_results: vec![PageFault::new(LIST_DOCUMENTS.path, 1, 6)],
+            success_false: vec![PageFault::new(LIST_DOCUMENTS.path, 1, 2)],
+            null_results: vec![PageFault::new(LIST_DOCUMENTS.path, 1, 1)],
             ..Default::default()
         },
         |s| s.http.max_attempts = 4,
@@ -196,12 +201,13 @@ async fn the_extract_stages_every_client_and_document_through_broken_pages() {
         .iter()
         .map(|d| (d.client_id, d.doc_type.as_str()))
         .collect();
-    let empty_listings = pp.held_clients().len() * 3 - owners.len();
     eprintln!(
-        "passportal extract listings: {clean} GETs clean ({empty_listings} empty listings read \
-         twice), {faulted} with 13 bad pages"
+        "passportal extract listings: {clean} GETs clean ({} clients, {} (client, type) \
+         owners), {faulted} with 4 bad pages",
+        pp.held_clients().len(),
+        owners.len()
     );
-    assert_eq!(faulted, clean + 13, "exactly the bad pages are read again");
+    assert_eq!(faulted, clean + 4, "exactly the bad pages are read again");
     let staged: Vec<i64> = read_clients(&run_dir.join(CLIENTS))
         .unwrap()
         .iter()
@@ -375,6 +381,75 @@ async fn an_oversized_answer_fails_naming_the_route_without_reading_it_all() {
     assert_eq!(pp.listed_clients().await.unwrap(), pp.held_clients());
 }
 
+/// Listing requests for `n` records in pages of 10: the last page short, or (a multiple of
+/// ten) an empty page read twice after the full ones.
+fn pages_of(n: u64) -> u64 {
+    n / 10 + if n.is_multiple_of(10) { 2 } else { 1 }
+}
+
+/// The documents staged, all types.
+fn staged_documents(run_dir: &std::path::Path) -> usize {
+    atpp::model::entity::DocType::ALL
+        .iter()
+        .map(|t| {
+            atpp::stages::extract::passportal::read_documents(
+                &run_dir.join(atpp::stages::extract::passportal::documents_path(*t)),
+            )
+            .unwrap()
+            .len()
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_staged_per_type_across_clients_one_request_per_page() {
+    let pp = start(ReadFaultPlan::default(), |_| {}).await;
+    let run_dir = pp.dir.path().join("run");
+    extract_passportal(&pp.client, &run_dir)
+        .await
+        .expect("extract");
+    let held = pp.world.passportal.documents();
+    let pages: u64 = atpp::model::entity::DocType::ALL
+        .iter()
+        .map(|t| pages_of(held.iter().filter(|d| d.doc_type == *t).count() as u64))
+        .sum();
+    let listings = pp.world.passportal.gets(LIST_DOCUMENTS.path);
+    let clients = pp.held_clients().len() as u64;
+    eprintln!(
+        "documents across clients: {} documents of {clients} clients in {listings} listing \
+         requests (per client and type it took at least {})",
+        held.len(),
+        3 * clients
+    );
+    assert_eq!(listings, pages, "ceil(documents / page) per type");
+    assert!(
+        listings < 3 * clients,
+        "fewer than one request per client and type"
+    );
+    assert_eq!(staged_documents(&run_dir), held.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_insisting_on_client_id_is_read_client_by_client() {
+    let options = PassportalSimOptions {
+        listing_needs_client: true,
+        ..Default::default()
+    };
+    let pp = start_with(options, |_| {}).await;
+    let run_dir = pp.dir.path().join("run");
+    extract_passportal(&pp.client, &run_dir)
+        .await
+        .expect("extract");
+    let clients = pp.held_clients().len() as u64;
+    let listings = pp.world.passportal.gets(LIST_DOCUMENTS.path);
+    // One refused listing per type, then at least one listing per client and type.
+    assert!(listings >= 3 + 3 * clients, "{listings} listings");
+    assert_eq!(
+        staged_documents(&run_dir),
+        pp.world.passportal.documents().len()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dry_run_prints_byte_for_byte_the_bodies_the_load_sends() {
     let t = TestWorld::start(&MspSpec::demo(23)).await;
@@ -406,15 +481,10 @@ async fn the_dry_run_prints_byte_for_byte_the_bodies_the_load_sends() {
         "one request per line"
     );
     // A document under a client this load creates shows `"clientId":0`: the id is known only
-    // once the client exists. Every other byte must be what was sent.
-    let with_placeholder: std::collections::HashSet<String> = sent
-        .iter()
-        .filter_map(|s| {
-            let body: serde_json::Value = serde_json::from_str(s.splitn(3, ' ').nth(2)?).ok()?;
-            let id = body.get("clientId")?.as_i64()?;
-            Some(s.replacen(&format!("\"clientId\":{id}"), "\"clientId\":0", 1))
-        })
-        .collect();
+    // once the client exists (a batch of them shows it in every document). Every other byte
+    // must be what was sent.
+    let with_placeholder: std::collections::HashSet<String> =
+        sent.iter().map(|s| zero_client_ids(s)).collect();
     let mut placeholders = 0;
     for line in &dry.dry_run_requests {
         match line.split_once("  # clientId") {
@@ -425,9 +495,28 @@ async fn the_dry_run_prints_byte_for_byte_the_bodies_the_load_sends() {
             None => assert!(sent.contains(line), "dry run {line} was not sent as such"),
         }
     }
+    assert!(
+        sent.iter()
+            .any(|s| s.starts_with("POST /api/v2/documents [")),
+        "documents went in batches, and the dry run showed them"
+    );
     eprintln!(
         "dry run: {} requests, {placeholders} with a client id known only at load",
         sent.len()
     );
     t.assert_no_unexpected_requests();
+}
+
+/// `text` with every `"clientId":<digits>` made `"clientId":0`.
+fn zero_client_ids(text: &str) -> String {
+    let key = "\"clientId\":";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(key) {
+        out.push_str(&rest[..at + key.len()]);
+        rest = rest[at + key.len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push('0');
+    }
+    out.push_str(rest);
+    out
 }

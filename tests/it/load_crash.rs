@@ -51,6 +51,22 @@ fn spec() -> MspSpec {
 
 /// The demo pipeline, pointed at the simulators, staging in `staging`, companies only.
 fn pipeline_text(world: &World, staging: &Path) -> String {
+    pipeline_text_with(
+        world,
+        staging,
+        &["resources", "contacts", "locations", "configuration_items"],
+        &[],
+    )
+}
+
+/// The demo pipeline, pointed at the simulators, staging in `staging`, with pages of 1000,
+/// without extracting the entities `off`, and with the `[passportal]` keys `set`.
+pub(crate) fn pipeline_text_with(
+    world: &World,
+    staging: &Path,
+    off: &[&str],
+    set_pp: &[(&str, toml::Value)],
+) -> String {
     let mut doc: toml::Table = DEMO_PIPELINE.parse().expect("demo pipeline is TOML");
     let table = |doc: &mut toml::Table, key: &str| -> toml::Table {
         doc.get(key)
@@ -79,22 +95,25 @@ fn pipeline_text(world: &World, staging: &Path) -> String {
         world.passportal_server.base_url().into(),
     );
     set(&mut pp, "page_size", 1000.into());
+    for (key, value) in set_pp {
+        set(&mut pp, key, value.clone());
+    }
     doc.insert("passportal".into(), pp.into());
     let mut extract = table(&mut doc, "extract");
-    for entity in ["resources", "contacts", "locations", "configuration_items"] {
+    for entity in off {
         set(&mut extract, entity, false.into());
     }
     doc.insert("extract".into(), extract.into());
     toml::to_string(&doc).expect("serialises")
 }
 
-struct Cli {
-    pipeline: PathBuf,
-    env: BTreeMap<String, String>,
+pub(crate) struct Cli {
+    pub(crate) pipeline: PathBuf,
+    pub(crate) env: BTreeMap<String, String>,
 }
 
 impl Cli {
-    fn command(&self, stage: &str) -> Command {
+    pub(crate) fn command(&self, stage: &str) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_atpp"));
         cmd.arg(stage)
             .arg("--pipeline")
@@ -106,7 +125,7 @@ impl Cli {
     }
 
     /// Run a stage to its end; panics unless it succeeds.
-    fn run(&self, stage: &str) {
+    pub(crate) fn run(&self, stage: &str) {
         let out = self.command(stage).output().expect("atpp runs");
         assert!(
             out.status.success(),
@@ -118,7 +137,10 @@ impl Cli {
 
     /// Start `atpp load` and kill it when `when` says so (polled every few milliseconds; it
     /// gets the time since the start), unless it ended before; its status if it ended.
-    fn load_killed_when(&self, mut when: impl FnMut(Duration) -> bool) -> Option<ExitStatus> {
+    pub(crate) fn load_killed_when(
+        &self,
+        mut when: impl FnMut(Duration) -> bool,
+    ) -> Option<ExitStatus> {
         let mut child = self
             .command("load")
             .stdout(Stdio::null())

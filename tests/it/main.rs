@@ -11,6 +11,7 @@ mod hardening;
 mod harness;
 mod id_field;
 mod listing_faults;
+mod load_batch;
 mod load_crash;
 mod load_faults;
 mod load_killed;

@@ -281,9 +281,9 @@ async fn encoded_names_titles_and_fields_arrive_decoded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_refused_mid_extract_is_renewed_without_losing_a_page() {
-    // Every token stops working after 40 requests; pages of 3 make the extract page a lot.
+    // Every token stops working after 20 requests; pages of 3 make the extract page a lot.
     let options = PassportalSimOptions {
-        token_max_uses: Some(40),
+        token_max_uses: Some(20),
         ..Default::default()
     };
     let pp = start(&small(13), options, |c| c.page_size = 3).await;
@@ -299,11 +299,12 @@ async fn a_token_refused_mid_extract_is_renewed_without_losing_a_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_expiring_mid_extract_is_renewed_before_it_expires() {
-    // Tokens live 2 s and are renewed 1 s before expiry; with 20 ms per answer and at most 2
-    // requests in flight, the extract's few hundred requests span several token lifetimes.
+    // Tokens live 2 s and are renewed 1 s before expiry; with 40 ms per answer and at most 2
+    // requests in flight, the extract's hundred and more requests span several token lifetimes
+    // (documents are listed across clients, so the extract makes fewer requests than it did).
     let options = PassportalSimOptions {
         token_lifetime_secs: 2,
-        latency_ms: 20,
+        latency_ms: 40,
         ..Default::default()
     };
     let pp = start(&small(14), options, |c| {
@@ -315,7 +316,7 @@ async fn a_token_expiring_mid_extract_is_renewed_before_it_expires() {
     let before = pp.world.passportal.token_exchanges();
     extract_and_compare(&pp).await;
     let sent = pp.client.requests_sent();
-    assert!(sent > 300, "enough requests to outlive a token: {sent}");
+    assert!(sent > 120, "enough requests to outlive a token: {sent}");
     assert!(
         pp.world.passportal.token_exchanges() >= before + 2,
         "renewed: {} exchanges",

@@ -128,6 +128,18 @@ fn bad_values_are_refused_naming_the_key_never_the_value() {
             "at least 1",
         ),
         (
+            "batch_size = 100",
+            "batch_size = 0",
+            "passportal.batch_size",
+            "between 1 and 500",
+        ),
+        (
+            "batch_size = 100",
+            "batch_size = 501",
+            "passportal.batch_size",
+            "between 1 and 500",
+        ),
+        (
             "[load]\nconcurrency = 4",
             "[load]\nconcurrency = 0",
             "load.concurrency",

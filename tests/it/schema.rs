@@ -66,12 +66,19 @@ async fn review_tables_and_request_bodies_follow_the_schema_table() {
             .1;
         let body = body.split("  # ").next().unwrap();
         let body: serde_json::Value = serde_json::from_str(body).expect("the body is JSON");
-        for f in body["fields"].as_array().expect("fields") {
-            let name = f["name"].as_str().expect("a label");
-            assert!(
-                labels.contains(&name),
-                "{name} is not declared in the schema table"
-            );
+        // One document, or a batch of them.
+        let documents = match body {
+            serde_json::Value::Array(items) => items,
+            one => vec![one],
+        };
+        for document in &documents {
+            for f in document["fields"].as_array().expect("fields") {
+                let name = f["name"].as_str().expect("a label");
+                assert!(
+                    labels.contains(&name),
+                    "{name} is not declared in the schema table"
+                );
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::models::{NewClient, NewDocument, NewUser};
 use super::routes::{self, Route};
+use crate::model::pipeline::BatchShape;
 use serde::Serialize;
 
 /// A write request exactly as it goes on the wire.
@@ -31,6 +32,12 @@ struct DocumentBody<'a> {
     client_id: i64,
     title: &'a str,
     fields: Vec<Field<'a>>,
+}
+
+/// `{"documents": [..]}`, the batch shape some instances take.
+#[derive(Serialize)]
+struct Wrapped<'a> {
+    documents: Vec<DocumentBody<'a>>,
 }
 
 fn json(value: &impl Serialize) -> Vec<u8> {
@@ -64,6 +71,17 @@ impl Request {
         Request::new(routes::CREATE_DOCUMENT, None, document(doc, template_uid))
     }
 
+    /// `POST /api/v2/documents` with several documents, each with its template uid, in the
+    /// batch shape of the instance: `[{doc}, ..]` or `{"documents": [{doc}, ..]}` (assumed).
+    pub fn create_documents(docs: &[(&NewDocument, &str)], shape: BatchShape) -> Request {
+        let bodies: Vec<DocumentBody> = docs.iter().map(|(d, uid)| document_body(d, uid)).collect();
+        let body = match shape {
+            BatchShape::Array => json(&bodies),
+            BatchShape::Wrapped => json(&Wrapped { documents: bodies }),
+        };
+        Request::new(routes::CREATE_DOCUMENT, None, body)
+    }
+
     /// `PUT /api/v2/documents/{id}` with the same body as a create (assumed route).
     pub fn update_document(id: i64, doc: &NewDocument, template_uid: &str) -> Request {
         Request::new(
@@ -90,7 +108,11 @@ impl Request {
 }
 
 fn document(doc: &NewDocument, template_uid: &str) -> Vec<u8> {
-    json(&DocumentBody {
+    json(&document_body(doc, template_uid))
+}
+
+fn document_body<'a>(doc: &'a NewDocument, template_uid: &'a str) -> DocumentBody<'a> {
+    DocumentBody {
         template_uid,
         client_id: doc.client_id,
         title: &doc.title,
@@ -99,7 +121,7 @@ fn document(doc: &NewDocument, template_uid: &str) -> Vec<u8> {
             .iter()
             .map(|(name, value)| Field { name, value })
             .collect(),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +149,16 @@ mod tests {
         assert_eq!(
             Request::update_document(9, &doc, "TPL-79").describe(),
             r#"PUT /api/v2/documents/9 {"templateUid":"TPL-79","clientId":7,"title":"Front Desk","fields":[{"name":"Autotask ID","value":"30000012"}]}"#
+        );
+        let one = r#"{"templateUid":"TPL-79","clientId":7,"title":"Front Desk","fields":[{"name":"Autotask ID","value":"30000012"}]}"#;
+        let batch = [(&doc, "TPL-79"), (&doc, "TPL-79")];
+        assert_eq!(
+            Request::create_documents(&batch, BatchShape::Array).describe(),
+            format!("POST /api/v2/documents [{one},{one}]")
+        );
+        assert_eq!(
+            Request::create_documents(&batch, BatchShape::Wrapped).describe(),
+            format!(r#"POST /api/v2/documents {{"documents":[{one},{one}]}}"#)
         );
     }
 }

@@ -38,6 +38,8 @@ pub struct PassportalClient {
     settings: Settings,
     credentials: PassportalCredentials,
     token: tokio::sync::Mutex<Option<Token>>,
+    /// The instance refused a batch create: one document per request from then on.
+    batches_refused: std::sync::atomic::AtomicBool,
 }
 
 pub(super) fn decode<T: DeserializeOwned>(route: &str, body: &[u8]) -> Result<T, PassportalError> {
@@ -88,6 +90,7 @@ impl PassportalClient {
             settings: settings.clone(),
             credentials,
             token: tokio::sync::Mutex::new(None),
+            batches_refused: std::sync::atomic::AtomicBool::new(false),
         };
         client.access_token(None).await?;
         Ok(client)
@@ -100,6 +103,26 @@ impl PassportalClient {
 
     pub(super) fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Documents per create request: `passportal.batch_size`, or 1 once the instance refused a
+    /// batch.
+    pub fn batch_size(&self) -> usize {
+        if self
+            .batches_refused
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            1
+        } else {
+            self.settings.batch_size.max(1)
+        }
+    }
+
+    /// Create one document per request from now on; whether this is the first refusal.
+    pub(super) fn refuse_batches(&self) -> bool {
+        !self
+            .batches_refused
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Requests in flight at most (`passportal.concurrency`): callers fanning out reads over

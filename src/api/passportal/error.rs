@@ -57,6 +57,13 @@ pub enum PassportalError {
         path: String,
         message: String,
     },
+    /// What befell a batch create, told of each document in it.
+    #[error("Passportal {route}, a batch of {size} documents: {message}")]
+    Batch {
+        route: String,
+        size: usize,
+        message: String,
+    },
     /// A read on behalf of one client failed: names the client (the cause names the route).
     #[error(
         "reading the {what} of Passportal client {client_id} ({client_name:?}) failed at {route}"
@@ -79,6 +86,7 @@ impl PassportalError {
             | PassportalError::Decode { route, .. }
             | PassportalError::IncompletePage { route, .. }
             | PassportalError::Paging { route, .. }
+            | PassportalError::Batch { route, .. }
             | PassportalError::ForClient { route, .. } => Some(route),
             PassportalError::Send(e) => Some(e.route()),
             _ => None,

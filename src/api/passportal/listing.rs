@@ -10,10 +10,14 @@
 
 use super::client::{decode, PassportalClient};
 use super::error::PassportalError;
-use super::models::{decode_name, Client, ClientWire, DocumentSummary, ListResponse, UserWire};
+use super::models::{
+    decode_name, Client, ClientWire, DocType, Document, DocumentSummary, ListResponse, UserWire,
+};
+use super::records::for_client;
 use super::routes::{self, Route};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A listed record: what paging needs to know of it.
 pub trait Listed: DeserializeOwned {
@@ -150,6 +154,66 @@ impl PassportalClient {
                 name: decode_name(c.name.as_deref().unwrap_or_default()),
             })
             .collect())
+    }
+}
+
+impl PassportalClient {
+    /// Every document of `doc_type` across all clients, listed by type without `clientId`
+    /// (one request per page, not one per client), in id order, each row naming its client.
+    /// `None` when the instance refuses a listing without `clientId` (a 400): list client by
+    /// client instead. A row without `client_id` cannot be placed: an error.
+    pub async fn documents_across(
+        &self,
+        doc_type: DocType,
+    ) -> Result<Option<Vec<DocumentSummary>>, PassportalError> {
+        let route = &routes::LIST_DOCUMENTS;
+        let query = [
+            ("type", doc_type.as_str().to_string()),
+            ("orderBy", "id".to_string()),
+            ("orderDir", "asc".to_string()),
+        ];
+        let mut rows: Vec<DocumentSummary> = match self.list_all(route, &query).await {
+            Ok(rows) => rows,
+            Err(PassportalError::Http { status: 400, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if let Some(row) = rows.iter().find(|r| r.client_id.is_none()) {
+            return Err(PassportalError::Decode {
+                route: label(route, &query),
+                path: "results[].client_id".into(),
+                message: format!("document {} names no client", row.id),
+            });
+        }
+        rows.sort_by_key(|s| s.id);
+        rows.dedup_by_key(|s| s.id);
+        Ok(Some(rows))
+    }
+
+    /// The listed documents (each row naming its client) with their detail fields, in the
+    /// listing's order, read concurrently. A failure names the document's client, by its name
+    /// among `clients`.
+    pub async fn details(
+        &self,
+        doc_type: DocType,
+        listed: Vec<DocumentSummary>,
+        clients: &[Client],
+    ) -> Result<Vec<Document>, PassportalError> {
+        let names: HashMap<i64, &str> = clients.iter().map(|c| (c.id, c.name.as_str())).collect();
+        let names = &names;
+        let read: Vec<Vec<Document>> = stream::iter(listed)
+            .map(|s| async move {
+                let client = s.client_id.unwrap_or_default();
+                self.with_details(client, doc_type, vec![s])
+                    .await
+                    .map_err(|e| {
+                        let name = names.get(&client).copied().unwrap_or("(not listed)");
+                        for_client(e, doc_type, client, name)
+                    })
+            })
+            .buffered(self.concurrency())
+            .try_collect()
+            .await?;
+        Ok(read.into_iter().flatten().collect())
     }
 }
 

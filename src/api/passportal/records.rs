@@ -17,7 +17,7 @@ use std::time::Duration;
 
 /// The waits between read-backs after a create that found nothing yet: an instance may index
 /// a new document a while after answering (about 4 s in all, then the outcome is unknown).
-const READ_BACK_WAITS: [Duration; 4] = [
+pub(super) const READ_BACK_WAITS: [Duration; 4] = [
     Duration::from_millis(250),
     Duration::from_millis(500),
     Duration::from_millis(1000),
@@ -29,11 +29,28 @@ fn label(route: &Route, path: &str) -> String {
 }
 
 /// An answer of 200 that says `success: false`: Passportal refused it.
-fn refused(route: &Route, path: &str, message: Option<String>) -> PassportalError {
+pub(super) fn refused(route: &Route, path: &str, message: Option<String>) -> PassportalError {
     PassportalError::Http {
         route: label(route, path),
         status: 200,
         message: message.unwrap_or_else(|| "answered without success".into()),
+    }
+}
+
+/// A failed read of one client's documents of `doc_type`, naming the client (its cause the
+/// route).
+pub(super) fn for_client(
+    e: PassportalError,
+    doc_type: DocType,
+    client_id: i64,
+    client_name: &str,
+) -> PassportalError {
+    PassportalError::ForClient {
+        what: format!("{doc_type} documents"),
+        client_id,
+        client_name: client_name.to_string(),
+        route: e.route().unwrap_or("the token exchange").to_string(),
+        source: Box::new(e),
     }
 }
 
@@ -156,13 +173,8 @@ impl PassportalClient {
             let summaries = self.list_documents(client.id, doc_type, None).await?;
             self.with_details(client.id, doc_type, summaries).await
         };
-        read.await.map_err(|e| PassportalError::ForClient {
-            what: format!("{doc_type} documents"),
-            client_id: client.id,
-            client_name: client.name.clone(),
-            route: e.route().unwrap_or("the token exchange").to_string(),
-            source: Box::new(e),
-        })
+        read.await
+            .map_err(|e| for_client(e, doc_type, client.id, &client.name))
     }
 
     /// One client's documents of `doc_type`, listed completely (no search: a search index may
@@ -350,7 +362,7 @@ impl PassportalClient {
     }
 
     /// A client's documents of a type, listed (no fields), optionally by `searchTxt`.
-    async fn list_documents(
+    pub(super) async fn list_documents(
         &self,
         client_id: i64,
         doc_type: DocType,
@@ -391,7 +403,7 @@ impl PassportalClient {
     }
 
     /// Fetch each listed document's fields, concurrently, keeping the list's order.
-    async fn with_details(
+    pub(super) async fn with_details(
         &self,
         client_id: i64,
         doc_type: DocType,

@@ -33,6 +33,11 @@
 //!   field values go in) `{"templateUid", "clientId", "title",
 //!   "fields": [{"name": "<label>", "value": "<text>"}]}` → `{"success": "true"}`, **no id**: the
 //!   client reads the client's documents of that type back by title (`searchTxt`) to learn it.
+//!   The route is titled "Documents add batch": a batch is (**assumed**) a JSON array of those
+//!   bodies, or on some instances `{"documents": [..]}` (`passportal.batch_shape`), answered the
+//!   same way; a batch's ids are learned from one listing of the client's documents of the type.
+//! - A document listing without `clientId` spans all clients (**assumed** from "every parameter
+//!   is a filter"); each row names its `client_id`.
 //! - `PUT /api/v2/documents/{id}` (**assumed**) with the same body → `{"success": true}`; fields
 //!   sent replace the fields of the same label, others are kept.
 //!
@@ -109,7 +114,7 @@ pub const LIST_DOCUMENTS: Route = Route {
     method: "GET",
     path: "/api/v2/documents",
     confirmed: true,
-    purpose: "list a client's documents of a type (paged, searchTxt)",
+    purpose: "list documents of a type, across clients or of one client (paged, searchTxt)",
 };
 
 pub const DOCUMENT: Route = Route {
@@ -123,7 +128,7 @@ pub const CREATE_DOCUMENT: Route = Route {
     method: "POST",
     path: "/api/v2/documents",
     confirmed: true,
-    purpose: "create a document (answers without id; read back by title)",
+    purpose: "create a document or a batch (answers without ids; read back)",
 };
 
 pub const UPDATE_DOCUMENT: Route = Route {

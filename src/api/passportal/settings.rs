@@ -3,7 +3,7 @@
 //! can build one directly.
 
 use crate::api::http::HttpSettings;
-use crate::model::pipeline::{PassportalConfig, PassportalTemplates};
+use crate::model::pipeline::{BatchShape, PassportalConfig, PassportalTemplates};
 use std::time::Duration;
 
 /// A listing reading more pages than this fails: at 100 per page, a million records.
@@ -25,6 +25,10 @@ pub struct Settings {
     pub renew_before_secs: i64,
     /// The template uid documents of each type are created with.
     pub templates: PassportalTemplates,
+    /// Documents per create request (`1`: one per request, no batch body).
+    pub batch_size: usize,
+    /// How a batch goes on the wire.
+    pub batch_shape: BatchShape,
     pub http: HttpSettings,
 }
 
@@ -38,6 +42,8 @@ impl From<&PassportalConfig> for Settings {
             max_pages: DEFAULT_MAX_PAGES,
             renew_before_secs: c.renew_before_secs,
             templates: c.templates.clone(),
+            batch_size: c.batch_size.max(1),
+            batch_shape: c.batch_shape,
             http: HttpSettings {
                 timeout: Duration::from_secs(c.timeout_secs.max(1)),
                 max_attempts: c.max_attempts.max(1),

@@ -4,7 +4,7 @@
 //! (answers `{"success": "true"}` without the new id) and `PUT /api/v2/documents/{id}`
 //! (assumed). Titles and field texts are served encoded the way names are.
 
-use super::{updates, wire, PassportalSim};
+use super::{updates, wire, BatchBodies, PassportalSim};
 use crate::sim::generator::{DocType, PpDocument};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -111,6 +111,9 @@ pub async fn list(State(sim): State<Arc<PassportalSim>>, RawQuery(query): RawQue
         Ok(q) => q,
         Err(message) => return wire::bad_request(&message),
     };
+    if sim.options.listing_needs_client && q.doc_type.is_some() && q.client_id.is_none() {
+        return wire::bad_request("clientId is required");
+    }
     let lag = std::time::Duration::from_millis(sim.options.faults.search_lag_ms);
     let mut state = sim.state();
     let candidates: Vec<usize> = match (q.client_id, q.doc_type) {
@@ -237,7 +240,40 @@ struct DocumentBody {
 
 /// Check a create or update body; the error is the message of a 400 answer.
 fn document_body(sim: &PassportalSim, body: &[u8]) -> Result<DocumentBody, &'static str> {
-    let body = wire::json_object(body)?;
+    document_of(sim, &wire::json_object(body)?)
+}
+
+/// The documents of a create body: one object, or a batch in a shape the instance takes
+/// (`PassportalSimOptions::batch_bodies`); every one checked, so a bad one refuses them all.
+fn create_bodies(sim: &PassportalSim, body: &[u8]) -> Result<Vec<DocumentBody>, &'static str> {
+    let items = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(items)) if sim.options.batch_bodies == BatchBodies::Array => items,
+        Ok(Value::Array(_)) => return Err("invalid body: expected a JSON object"),
+        Ok(Value::Object(map)) => match map.get("documents") {
+            Some(Value::Array(items)) if sim.options.batch_bodies == BatchBodies::Wrapped => {
+                items.clone()
+            }
+            Some(_) => return Err("invalid body: unknown key documents"),
+            None => return Ok(vec![document_of(sim, &map)?]),
+        },
+        _ => return Err("invalid body: expected a JSON object"),
+    };
+    if items.is_empty() {
+        return Err("invalid body: no documents");
+    }
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Object(map) => document_of(sim, map),
+            _ => Err("invalid body: a document is not a JSON object"),
+        })
+        .collect()
+}
+
+fn document_of(
+    sim: &PassportalSim,
+    body: &Map<String, Value>,
+) -> Result<DocumentBody, &'static str> {
     let doc_type = body
         .get("templateUid")
         .and_then(Value::as_str)
@@ -289,25 +325,30 @@ fn document_body(sim: &PassportalSim, body: &[u8]) -> Result<DocumentBody, &'sta
     })
 }
 
-/// Create a document from `{"templateUid", "clientId", "title", "fields": [{"name", "value"}]}`
-/// (stored as sent, less the fields its template lacks); answers `{"success": "true"}` and no id, as the real instance does.
+/// Create documents from `{"templateUid", "clientId", "title", "fields": [{"name", "value"}]}`,
+/// or a batch of them (`PassportalSimOptions::batch_bodies`), all or none (stored as sent, less
+/// the fields their template lacks); answers `{"success": "true"}` and no id, as the real
+/// instance does.
 pub async fn create(State(sim): State<Arc<PassportalSim>>, body: Bytes) -> Response {
-    let mut b = match document_body(&sim, &body) {
-        Ok(b) => b,
+    let docs = match create_bodies(&sim, &body) {
+        Ok(docs) => docs,
         Err(message) => return wire::bad_request(message),
     };
-    sim.options.kept_fields(b.doc_type, &mut b.fields);
+    let n = docs.len() as u64;
     let mut state = sim.state();
-    let id = state.add_document(PpDocument {
-        id: 0,
-        client_id: b.client_id,
-        doc_type: b.doc_type,
-        title: b.title,
-        fields: b.fields,
-    });
-    state.created_at.insert(id, std::time::Instant::now());
+    for mut b in docs {
+        sim.options.kept_fields(b.doc_type, &mut b.fields);
+        let id = state.add_document(PpDocument {
+            id: 0,
+            client_id: b.client_id,
+            doc_type: b.doc_type,
+            title: b.title,
+            fields: b.fields,
+        });
+        state.created_at.insert(id, std::time::Instant::now());
+    }
     drop(state);
-    sim.creates.fetch_add(1, Ordering::SeqCst);
+    sim.creates.fetch_add(n, Ordering::SeqCst);
     wire::ok(json!({ "success": "true" }))
 }
 

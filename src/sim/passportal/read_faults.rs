@@ -119,6 +119,12 @@ impl PassportalSim {
             .unwrap_or(0)
     }
 
+    /// GET requests received per path (any query): the simulator's own count by route (a
+    /// document's detail is one path per document).
+    pub fn gets_by_path(&self) -> BTreeMap<String, u64> {
+        super::lock(&self.reads.gets).clone()
+    }
+
     /// Every write (POST/PUT other than the token exchange) as received, in order.
     pub fn writes_received(&self) -> Vec<ReceivedWrite> {
         super::lock(&self.reads.writes).clone()

@@ -71,7 +71,7 @@ fn instance_is_kept_in_id_order_and_new_ids_go_above() {
 }
 
 /// A token "t" that never expires.
-fn long_token(sim: &PassportalSim) {
+pub(super) fn long_token(sim: &PassportalSim) {
     sim.state().tokens.insert(
         "t".into(),
         Issued {
@@ -88,7 +88,7 @@ fn creds() -> PassportalCredentials {
     }
 }
 
-async fn start(options: PassportalSimOptions) -> (Arc<PassportalSim>, RunningSim) {
+pub(super) async fn start(options: PassportalSimOptions) -> (Arc<PassportalSim>, RunningSim) {
     let clients = (1..=5)
         .map(|id| PpClient {
             id,
@@ -121,7 +121,7 @@ async fn exchange(http: &reqwest::Client, base: &str, key: &str, hash: &str) -> 
     (resp.status().as_u16(), resp.json().await.expect("json"))
 }
 
-async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
+pub(super) async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
     let resp = req.send().await.expect("send");
     (resp.status().as_u16(), resp.json().await.expect("json"))
 }

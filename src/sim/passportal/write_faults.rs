@@ -42,6 +42,8 @@ pub struct WriteFaultPlan {
     /// Client and user names are stored trimmed and re-cased (each word capitalised), e-mails
     /// lower-cased, as an instance that normalises what it is sent.
     pub normalise_names: bool,
+    /// Apply the write, then drop the connection before the answer's body.
+    pub rate_applied_then_drop: f64,
     /// The templates of these document types have no `Autotask ID` field: the field is
     /// dropped from documents created with them, and from the instance's documents of them.
     pub templates_without_id: Vec<DocType>,
@@ -84,6 +86,7 @@ pub(super) enum WriteFault {
     AppliedThen500,
     AppliedThenHang,
     AppliedLate,
+    AppliedThenDrop,
 }
 
 impl WriteFaultPlan {
@@ -94,6 +97,7 @@ impl WriteFaultPlan {
             (self.rate_applied_then_500, WriteFault::AppliedThen500),
             (self.rate_applied_then_hang_ms, WriteFault::AppliedThenHang),
             (self.rate_applied_late, WriteFault::AppliedLate),
+            (self.rate_applied_then_drop, WriteFault::AppliedThenDrop),
         ];
         let mut edge = 0.0;
         for (rate, fault) in steps {

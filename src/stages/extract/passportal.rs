@@ -178,8 +178,9 @@ fn documents_frame(docs: &[Document], id_field: &str) -> DataFrame {
     ])
 }
 
-/// Stage the documents of `doc_type` of every client, client by client (a few clients read at
-/// once), in batches; returns rows written.
+/// Stage the documents of `doc_type` of every client, in batches; returns rows written. They
+/// are listed by type across all clients (one request per page); an instance that insists on
+/// `clientId` is read client by client (a few clients at once), and the log says so.
 async fn stage_documents(
     client: &PassportalClient,
     clients: &[Client],
@@ -187,15 +188,33 @@ async fn stage_documents(
     run_dir: &Path,
 ) -> Result<u64, ExtractPassportalError> {
     let mut sink = ParquetSink::create(&run_dir.join(documents_path(doc_type)))?;
-    let mut per_client = stream::iter(clients)
-        .map(|c| client.client_documents(c, doc_type))
-        .buffered(client.concurrency());
     let mut batch: Vec<Document> = Vec::new();
-    while let Some(docs) = per_client.next().await {
-        batch.extend(docs?);
-        if batch.len() >= BATCH_ROWS {
-            sink.write(&documents_frame(&batch, client.id_field()))?;
-            batch.clear();
+    match client.documents_across(doc_type).await? {
+        Some(listed) => {
+            let mut listed = listed.into_iter().peekable();
+            while listed.peek().is_some() {
+                let chunk: Vec<_> = listed.by_ref().take(BATCH_ROWS).collect();
+                batch.extend(client.details(doc_type, chunk, clients).await?);
+                sink.write(&documents_frame(&batch, client.id_field()))?;
+                batch.clear();
+            }
+        }
+        None => {
+            tracing::warn!(
+                "Passportal refused to list {doc_type} documents without clientId: reading \
+                 them client by client ({} clients, one listing each)",
+                clients.len()
+            );
+            let mut per_client = stream::iter(clients)
+                .map(|c| client.client_documents(c, doc_type))
+                .buffered(client.concurrency());
+            while let Some(docs) = per_client.next().await {
+                batch.extend(docs?);
+                if batch.len() >= BATCH_ROWS {
+                    sink.write(&documents_frame(&batch, client.id_field()))?;
+                    batch.clear();
+                }
+            }
         }
     }
     if !batch.is_empty() {

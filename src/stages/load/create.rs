@@ -7,17 +7,19 @@
 //! and sent again only if Passportal does not hold it; children wait for that, since entities
 //! load parents first. Creates are never blindly retried.
 //!
-//! Requests are pipelined: `concurrency` are always in flight. Intents are committed a batch at
-//! a time (`concurrency × CHUNK_PER_SLOT` rows) while the previous batch's last requests are in
+//! Requests are pipelined: `concurrency` are always in flight, documents in batches per client
+//! and type (`batch`). Intents are committed a chunk at a time (`concurrency × CHUNK_PER_SLOT`
+//! rows, whole batches) while the previous batch's last requests are in
 //! flight, in the same transaction as the outcomes received so far; outcomes are also committed
 //! once they have waited `OUTCOMES_WAIT`. A slow answer holds up only its own slot, and the
 //! ledger costs about one commit per batch (the bench, `cargo bench --bench perf -- load`,
 //! reports its share of the wall time).
 
+use super::batch;
 use super::reconcile::{Lookup, Reconciler};
 use super::{parent_client, LoadContext, LoadCounts, LoadError, LoadSummary, Payload, RowError};
 use super::{Sources, CREATE};
-use crate::api::passportal::{PassportalClient, WriteError};
+use crate::api::passportal::{Known, WriteError};
 use crate::model::entity::Entity;
 use crate::model::ids::{AutotaskId, PassportalId};
 use crate::store::ledger::{WriteKey, WriteState, WriteUpdate};
@@ -345,22 +347,11 @@ async fn settle(
     Ok(still)
 }
 
-async fn send(
-    client: &PassportalClient,
-    id: i64,
-    payload: Payload,
-) -> (i64, Payload, Result<i64, WriteError>) {
-    let result = match &payload {
-        Payload::Client(c) => client.create_client(c).await,
-        Payload::User(u) => client.create_user(u).await,
-        Payload::Document(d) => client.create_document(d).await,
-    };
-    (id, payload, result)
-}
-
-/// Send every create, `concurrency` in flight, committing each batch's intents before its first
-/// request and outcomes as they come (see the module doc). Returns the rows whose outcome is
-/// unknown (their intents stay), with why, for [`settle`].
+/// Send every create, `concurrency` requests in flight (documents in batches, see `batch`),
+/// committing the intents of every row of a chunk of requests before the first of them and
+/// outcomes as they come (see the module doc). A batch the instance refuses is sent again one
+/// document per request, and the load says so once. Returns the rows whose outcome is unknown
+/// (their intents stay), with why, for [`settle`].
 async fn send_all(
     ctx: &LoadContext<'_>,
     rows: Vec<Row>,
@@ -372,74 +363,99 @@ async fn send_all(
     let entity = pending.entity;
     let mut unknown = Vec::new();
     let concurrency = ctx.concurrency.max(1);
-    let batch = concurrency * CHUNK_PER_SLOT;
-    let mut queue = rows.into_iter().peekable();
-    let mut ready: VecDeque<Row> = VecDeque::new();
+    let chunk = concurrency * CHUNK_PER_SLOT;
+    let known = Known::existing(reconciler.known());
+    let rows: Vec<(i64, Payload)> = rows.into_iter().map(|r| (r.id, r.payload)).collect();
+    let units = batch::units(rows, ctx.client.batch_size(), |(_, p)| {
+        batch::document_key(p)
+    });
+    let mut queue = units.into_iter().peekable();
+    let mut ready: VecDeque<batch::Unit> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
     loop {
-        // The next batch's intents are committed while the requests in flight (each polled
-        // once by now, so in the HTTP client's hands) are on their way, before the rows ready
-        // run out.
+        // The next chunk's intents are committed while the requests in flight (each polled
+        // once by now, so in the HTTP client's hands) are on their way, before the requests
+        // ready run out.
         if ready.len() < concurrency && queue.peek().is_some() {
-            let next: Vec<Row> = queue.by_ref().take(batch).collect();
-            for row in &next {
-                pending.state(row.id, WriteState::Intent, None, None);
+            let mut next = Vec::new();
+            let mut n = 0;
+            while n < chunk {
+                let Some(unit) = queue.next() else { break };
+                n += unit.len();
+                next.push(unit);
+            }
+            for (id, _) in next.iter().flatten() {
+                pending.state(*id, WriteState::Intent, None, None);
             }
             // The intents land (with the outcomes so far) before any of these requests.
             pending.commit(summary)?;
             ready.extend(next);
         }
         while in_flight.len() < concurrency {
-            let Some(row) = ready.pop_front() else {
+            let Some(unit) = ready.pop_front() else {
                 break;
             };
-            in_flight.push(send(ctx.client, row.id, row.payload));
+            if unit.len() > ctx.client.batch_size() {
+                // Batches were refused meanwhile: one per request (intents already committed).
+                for one in unit.into_iter().rev() {
+                    ready.push_front(vec![one]);
+                }
+                continue;
+            }
+            in_flight.push(batch::send(ctx.client, unit, &known));
         }
-        let Some((id, payload, result)) = in_flight.next().await else {
+        let Some(sent) = in_flight.next().await else {
             break;
         };
-        let (what, message) = match result {
-            Ok(pp) => {
-                pending.created(id, pp);
-                reconciler.taken(pp);
-                counts.created += 1;
-                if pending.overdue(batch) {
-                    pending.commit(summary)?;
+        if let Some((rows, note)) = sent.refused {
+            if let Some(note) = note {
+                tracing::warn!("{note}");
+                summary.notes.push(note);
+            }
+            for one in rows.into_iter().rev() {
+                ready.push_front(vec![one]);
+            }
+        }
+        for (id, payload, result) in sent.results {
+            let (what, message) = match result {
+                Ok(pp) => {
+                    pending.created(id, pp);
+                    reconciler.taken(pp);
+                    known.learned(pp, &id.to_string());
+                    counts.created += 1;
+                    continue;
                 }
-                continue;
-            }
-            Err(WriteError::Rejected(e)) => {
-                let message = e.to_string();
-                pending.state(id, WriteState::Failed, None, Some(message.clone()));
-                (WHAT_REFUSED, message)
-            }
-            Err(e @ (WriteError::Unknown(_) | WriteError::Applied(_))) => {
-                // The intent stays until the row is settled (in this load, or the next).
-                let applied = matches!(e, WriteError::Applied(_));
-                let (WriteError::Unknown(e) | WriteError::Applied(e) | WriteError::Rejected(e)) = e;
-                let message = e.to_string();
-                pending.state(id, WriteState::Intent, None, Some(message.clone()));
-                let intent_run = Some(ctx.run.id.clone());
-                unknown.push((
-                    Row {
-                        id,
-                        payload,
-                        intent_run,
-                        applied,
-                    },
-                    message,
-                ));
-                if pending.overdue(batch) {
-                    pending.commit(summary)?;
+                Err(WriteError::Rejected(e)) => {
+                    let message = e.to_string();
+                    pending.state(id, WriteState::Failed, None, Some(message.clone()));
+                    (WHAT_REFUSED, message)
                 }
-                continue;
-            }
-        };
-        counts.failed += 1;
-        summary
-            .errors
-            .push(row_error(entity, id, payload.title(), what, message));
-        if pending.overdue(batch) {
+                Err(e @ (WriteError::Unknown(_) | WriteError::Applied(_))) => {
+                    // The intent stays until the row is settled (in this load, or the next).
+                    let applied = matches!(e, WriteError::Applied(_));
+                    let (WriteError::Unknown(e) | WriteError::Applied(e) | WriteError::Rejected(e)) =
+                        e;
+                    let message = e.to_string();
+                    pending.state(id, WriteState::Intent, None, Some(message.clone()));
+                    let intent_run = Some(ctx.run.id.clone());
+                    unknown.push((
+                        Row {
+                            id,
+                            payload,
+                            intent_run,
+                            applied,
+                        },
+                        message,
+                    ));
+                    continue;
+                }
+            };
+            counts.failed += 1;
+            summary
+                .errors
+                .push(row_error(entity, id, payload.title(), what, message));
+        }
+        if pending.overdue(chunk) {
             pending.commit(summary)?;
         }
     }

@@ -8,6 +8,7 @@
 //! as failed and listed in `load/errors.csv`. Every load ends by reading back what the plan
 //! approved (`verify`): a duplicate, missing row or wrong link goes to `load/verify.csv`.
 
+mod batch;
 mod create;
 mod orphans;
 mod payload;
@@ -94,6 +95,9 @@ pub struct RowError {
 pub struct LoadSummary {
     pub entities: BTreeMap<Entity, LoadCounts>,
     pub errors: Vec<RowError>,
+    /// What the user must know of how the load went (e.g. batches refused, creating one
+    /// document per request), printed with the summary.
+    pub notes: Vec<String>,
     /// The requests a dry run would have made, in order.
     pub dry_run_requests: Vec<String>,
     /// Time spent committing ledger transactions during creates, and how many.
@@ -291,29 +295,47 @@ fn dry_run(
 ) -> Result<(), LoadError> {
     let company_links = ctx.ledger.links(Entity::Companies)?;
     let links = ctx.ledger.links(entity)?;
+    // (payload, the company whose client this load creates first, if so)
+    let mut planned: Vec<(Payload, Option<i64>)> = Vec::new();
     for at in &plan.create {
         if links.contains_key(at) {
             continue;
         }
         let id = &at.0;
-        let (client, note) = match parent_client(sources, &company_links, entity, *id) {
-            Ok(c) => (c, String::new()),
+        let (client, later) = match parent_client(sources, &company_links, entity, *id) {
+            Ok(c) => (c, None),
             // Its company is created earlier in the same load: the id is not known yet.
-            Err(_) => (
-                Some(0),
-                format!(
-                    "  # clientId: the client of company {} once this load creates it",
-                    sources
-                        .company_of(entity, *id)
-                        .map_or("(unknown)".into(), |c| c.to_string())
-                ),
-            ),
+            Err(_) => (Some(0), Some(sources.company_of(entity, *id).unwrap_or(0))),
         };
         if let Some(p) = sources.payload(entity, *id, client) {
-            summary
-                .dry_run_requests
-                .push(format!("{}{note}", p.describe(ctx.client)));
+            planned.push((p, later));
         }
+    }
+    // Batched as the load batches them; documents of clients not made yet by their company.
+    let key = |(p, later): &(Payload, Option<i64>)| {
+        batch::document_key(p).map(|(client, t)| (client, *later, t))
+    };
+    for unit in batch::units(planned, ctx.client.batch_size(), key) {
+        let note = match unit[0].1 {
+            Some(company) => {
+                format!("  # clientId: the client of company {company} once this load creates it")
+            }
+            None => String::new(),
+        };
+        let request = match unit.as_slice() {
+            [(p, _)] => p.describe(ctx.client),
+            docs => {
+                let docs: Vec<&crate::api::passportal::NewDocument> = docs
+                    .iter()
+                    .filter_map(|(p, _)| match p {
+                        Payload::Document(d) => Some(d),
+                        _ => None,
+                    })
+                    .collect();
+                ctx.client.batch_request(&docs).describe()
+            }
+        };
+        summary.dry_run_requests.push(format!("{request}{note}"));
     }
     Ok(())
 }
@@ -364,6 +386,9 @@ pub fn render_summary(summary: &LoadSummary) -> String {
             c.skipped,
             c.failed
         ));
+    }
+    for note in &summary.notes {
+        out.push_str(&format!("note: {note}\n"));
     }
     if summary.verify.checked > 0 {
         out.push_str(&summary.verify.render());

@@ -83,6 +83,8 @@ pub struct Reconciler {
     by_key: HashMap<String, Vec<i64>>,
     /// Documents by (client, Autotask ID), from the last listings.
     docs: HashMap<(i64, i64), Vec<i64>>,
+    /// Every document the listings showed (identity known, whatever its fields).
+    seen: HashSet<i64>,
     /// The (client, type) listings that failed, with the error.
     unreadable: HashMap<i64, String>,
     /// Whether the client or user listing failed (the error).
@@ -99,6 +101,7 @@ impl Reconciler {
             linked,
             by_key: HashMap::new(),
             docs: HashMap::new(),
+            seen: HashSet::new(),
             unreadable: HashMap::new(),
             list_failed: None,
             existed: HashMap::new(),
@@ -181,6 +184,7 @@ impl Reconciler {
                     match result {
                         Ok(docs) => {
                             for d in docs {
+                                self.seen.insert(d.id);
                                 if let Some(at) = d.autotask_id(client.id_field()) {
                                     self.docs.entry((client_id, at)).or_default().push(d.id);
                                 }
@@ -196,6 +200,12 @@ impl Reconciler {
                 }
             }
         }
+    }
+
+    /// The documents whose identity is known: linked, or read by a listing. A batch's
+    /// read-back need not read them again.
+    pub fn known(&self) -> HashSet<i64> {
+        self.linked.union(&self.seen).copied().collect()
     }
 
     /// Mark a Passportal record as linked (created in this load).
