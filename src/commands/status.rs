@@ -32,6 +32,8 @@ pub struct Status {
     pub review: ReviewWaiting,
     pub orphans: Option<Orphans>,
     pub ledger: LedgerStatus,
+    /// What the ledger's backlog owes across nights (see `commands::backlog`).
+    pub backlog: crate::commands::backlog::BacklogStatus,
     pub threshold: Option<ThresholdUse>,
 }
 
@@ -245,11 +247,13 @@ fn run_status(
 }
 
 /// The ids of a list in a plan's entity (`create`, `pending`), read loosely from `plan.json`.
-/// A create row whose reason says the matcher was unsure (`ambiguous...`, `suggested...`).
+/// An undecided (`review`) row, or a create row whose reason says the matcher was unsure
+/// (`ambiguous...`, `suggested...`).
 fn is_uncertain_create(d: &crate::stages::review::Decision) -> bool {
     let reason = d.cells.get("reason").map(|r| r.trim().to_ascii_lowercase());
-    d.action == Action::Create
-        && reason.is_some_and(|r| r.starts_with("ambiguous") || r.starts_with("suggested"))
+    d.action == Action::Review
+        || d.action == Action::Create
+            && reason.is_some_and(|r| r.starts_with("ambiguous") || r.starts_with("suggested"))
 }
 
 fn unreadable(run: &Run, entity: Entity, e: crate::stages::review::ReviewError) -> String {
@@ -346,6 +350,16 @@ fn threshold_use(
 
 /// Gather the status of a staging folder, with the `recent` newest runs.
 pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> {
+    let bound = crate::model::pipeline::RunConfig::default().max_create_attempts;
+    gather_with(staging, recent, bound)
+}
+
+/// `gather`, counting creates past `max_create_attempts` (the pipeline's) as needing a person.
+pub fn gather_with(
+    staging: &Staging,
+    recent: usize,
+    max_create_attempts: u32,
+) -> Result<Status, StagingError> {
     let running = crate::store::lock::holder(staging.root());
     let ledger_path = staging.ledger_path();
     let mut ledger = LedgerStatus {
@@ -440,6 +454,7 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
         runs,
         review,
         orphans,
+        backlog: crate::commands::backlog::read(&ledger_path, max_create_attempts),
         ledger,
         threshold,
     })
@@ -573,6 +588,7 @@ pub fn render(status: &Status) -> String {
         out.push_str(&format!("  {note}\n"));
     }
 
+    out.push_str(&crate::commands::backlog::render(&status.backlog));
     out.push_str("\nAutotask request threshold:\n");
     match &status.threshold {
         Some(t) => {

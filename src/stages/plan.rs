@@ -197,10 +197,25 @@ pub fn make(
             .map(|(a, l)| (a.0, l.passportal_id.0))
             .collect();
         let all = decisions.clone();
-        let (decisions, pending) = match policy {
+        let (decisions, mut pending) = match policy {
             Policy::Tables => (decisions, Vec::new()),
-            Policy::Auto(sync) => validate::auto_approve(entity, decisions, &proposals, sync),
+            Policy::Auto(sync) => {
+                let owed: BTreeSet<i64> = ledger
+                    .backlog(entity)?
+                    .into_values()
+                    .filter(|b| b.kind == crate::store::ledger::Owed::Create)
+                    .map(|b| b.autotask_id)
+                    .collect();
+                validate::auto_approve(entity, decisions, &proposals, sync, &owed)
+            }
         };
+        // Undecided rows wait, whoever approves: the backlog keeps them owed.
+        let (undecided, decisions): (Vec<_>, Vec<_>) = decisions
+            .into_iter()
+            .partition(|d| d.action == Action::Review);
+        pending.extend(undecided.iter().map(|d| d.autotask_id));
+        pending.sort_unstable();
+        pending.dedup();
         facts.insert(
             entity,
             overview::EntityFacts {

@@ -1,6 +1,7 @@
 //! The ledger, `staging/state.duckdb`: the memory across runs. Links (Autotask id ↔ Passportal
 //! id per entity), the write log that makes loads idempotent (an intent before each request, an
-//! outcome after), remembered decisions, watermarks and run history.
+//! outcome after), remembered decisions, watermarks, run history, and the backlog of what the
+//! nightly still owes (`backlog`).
 
 use crate::model::decision::Action;
 use crate::model::entity::Entity;
@@ -11,7 +12,10 @@ use duckdb::{params, params_from_iter, Connection, OptionalExt};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+mod backlog;
 mod recover;
+
+pub use backlog::{BacklogRow, Owed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -168,14 +172,16 @@ impl Ledger {
             source,
         })?;
         conn.execute_batch(SCHEMA).map_err(sql("schema"))?;
+        let ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
+        ledger.migrate_backlog()?;
         let mut wal = path.as_os_str().to_owned();
         wal.push(".wal");
         crate::store::staging::make_private(&[path.to_path_buf(), PathBuf::from(wal)])
             .map_err(LedgerError::Private)?;
-        Ok(Ledger {
-            conn,
-            path: path.to_path_buf(),
-        })
+        Ok(ledger)
     }
 
     pub fn path(&self) -> &Path {

@@ -1,8 +1,9 @@
 //! The match stage (transform): staged Autotask records against staged Passportal records →
-//! review rows that say, per Autotask record, match / create / exclude, with score, method,
+//! review rows that say, per Autotask record, match / create / exclude (or review: not decided), with score, method,
 //! reason and the runner-up so an analyst sees why.
 
 pub mod assign;
+pub mod backlog;
 pub mod children;
 pub mod companies;
 pub mod compare;

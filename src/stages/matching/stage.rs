@@ -154,7 +154,7 @@ pub fn run(
         };
         own_evidence(&locations, &contacts)
     };
-    let mut company_rows = match_companies(&CompanyInput {
+    let company_rows = match_companies(&CompanyInput {
         companies: &companies,
         clients: &clients,
         links: &company_links,
@@ -172,13 +172,32 @@ pub fn run(
             autotask_id: None,
         })
         .collect();
-    // Remembered decisions first: children follow an excluded company.
-    apply_remembered(
-        &mut company_rows,
-        &ledger.decisions(Entity::Companies)?,
+    // Remembered decisions and the backlog first (in `write_entity`): children follow an
+    // excluded company, and wait with a company still owed.
+    let company_rows = write_entity(
+        run,
+        ledger,
+        pipeline,
+        Entity::Companies,
+        company_rows,
+        client_candidates,
         &company_links,
-    );
+        &mut files,
+        &mut layouts,
+        &mut summary,
+    )?;
     let mut parents = parents_from(&company_rows);
+    let shown: std::collections::BTreeSet<i64> =
+        company_rows.iter().map(|r| r.autotask_id).collect();
+    for id in super::backlog::owed_companies(ledger, &shown)? {
+        parents.insert(
+            id,
+            Parent::Waiting {
+                name: format!("company {id}"),
+                reason: "it is still owed (in the backlog) but not in this run's extract".into(),
+            },
+        );
+    }
     // Companies not in this run's extract (an incremental run) are known by their links.
     let client_names: HashMap<i64, &str> =
         clients.iter().map(|c| (c.id, c.name.as_str())).collect();
@@ -190,17 +209,6 @@ pub fn run(
                 .map_or_else(String::new, |n| n.to_string()),
         });
     }
-    write_entity(
-        run,
-        ledger,
-        Entity::Companies,
-        company_rows,
-        client_candidates,
-        &company_links,
-        &mut files,
-        &mut layouts,
-        &mut summary,
-    )?;
 
     if staged(at::RESOURCES) && staged(pp::USERS) {
         let resources = at::read_resources(&run.path(at::RESOURCES))?;
@@ -228,9 +236,10 @@ pub fn run(
                 autotask_id: None,
             })
             .collect();
-        write_entity(
+        let _ = write_entity(
             run,
             ledger,
+            pipeline,
             Entity::Resources,
             rows,
             candidates,
@@ -312,9 +321,10 @@ pub fn run(
             }
         };
         let candidates = documents.iter().map(document_candidate).collect();
-        write_entity(
+        let _ = write_entity(
             run,
             ledger,
+            pipeline,
             entity,
             rows,
             candidates,
@@ -396,6 +406,7 @@ fn apply_remembered(
 fn write_entity(
     run: &Run,
     ledger: &Ledger,
+    pipeline: &Pipeline,
     entity: Entity,
     mut rows: Vec<ReviewRow>,
     mut candidates: Vec<CandidateRow>,
@@ -403,10 +414,18 @@ fn write_entity(
     files: &mut Vec<(String, u64)>,
     layouts: &mut Vec<crate::stages::review::EntityTables>,
     summary: &mut MatchSummary,
-) -> Result<(), MatchStageError> {
+) -> Result<Vec<ReviewRow>, MatchStageError> {
     apply_remembered(&mut rows, &ledger.decisions(entity)?, links);
+    let names: HashMap<i64, String> = candidates
+        .iter()
+        .map(|c| (c.passportal_id, c.name.clone()))
+        .collect();
+    let policy = super::backlog::CarryPolicy::of(pipeline);
+    let owed = super::backlog::carry(ledger, entity, &mut rows, &names, &policy)?;
     super::context::add_schema_context(run, entity, &mut rows)?;
-    let rows = &rows[..];
+    super::backlog::add_columns(&run.id, &mut rows, &owed);
+    let all = rows;
+    let rows = &all[..];
     let rel = proposals_path(entity);
     files.push((rel.clone(), write_proposals(&run.path(&rel), rows)?));
     let mut linked_to: HashMap<i64, i64> = links
@@ -437,5 +456,5 @@ fn write_entity(
     for r in rows {
         *counts.entry(r.action).or_default() += 1;
     }
-    Ok(())
+    Ok(all)
 }
