@@ -174,7 +174,9 @@ pub fn make(
             .values()
             .flat_map(|w| w.cells.keys().cloned())
             .collect();
-        let tables = review::read_tables(&run.dir, &run.id, entity, Some(&columns))?;
+        // No row written (an incremental night that read none): no columns to hold it to.
+        let known = (!columns.is_empty()).then_some(&columns);
+        let tables = review::read_tables(&run.dir, &run.id, entity, known)?;
         problems.extend(tables.problems);
         problems.extend(review::check_rows(&tables.decisions, &written));
         let decisions = tables.decisions;

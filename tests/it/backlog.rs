@@ -23,7 +23,7 @@ fn nightly_text() -> String {
 async fn world(seed: u64) -> World {
     let spec = MspSpec {
         companies: 30,
-        resources: 0,
+        resources: 3,
         contacts_per_company: 1,
         locations_per_company: 1,
         cis_per_company: 0,
@@ -347,8 +347,8 @@ async fn nights_with_failures_partial_decisions_and_prunes_forget_nothing() {
         PassportalSimOptions {
             faults: WriteFaultPlan {
                 seed: 5,
-                rate_500: 0.7,
-                rate_applied_then_hang_ms: 0.3,
+                rate_500: 0.85,
+                rate_applied_then_hang_ms: 0.15,
                 hang_ms: 2_500,
                 ..WriteFaultPlan::default()
             },
