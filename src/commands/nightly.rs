@@ -77,7 +77,10 @@ pub fn backlog_report(
             reason: b.reason.clone(),
         })
         .collect();
-    Ok((crate::stages::load::backlog::counts(&rows, max_attempts), people))
+    Ok((
+        crate::stages::load::backlog::counts(&rows, max_attempts),
+        people,
+    ))
 }
 
 /// Run the whole pipeline once.

@@ -229,7 +229,11 @@ impl Default for SyncConfig {
 impl SyncConfig {
     /// Whether a proposed create of `entity` applies without review: auto-create is on for
     /// the kind and nothing in Passportal is a plausible match (`candidate`).
-    pub fn creates_unreviewed(&self, entity: crate::model::entity::Entity, candidate: bool) -> bool {
+    pub fn creates_unreviewed(
+        &self,
+        entity: crate::model::entity::Entity,
+        candidate: bool,
+    ) -> bool {
         self.auto_create(entity) && !candidate
     }
 

@@ -187,7 +187,9 @@ pub fn check(p: &Pipeline) -> Result<(), Refusal> {
     if !(1..=MAX_CREATE_ATTEMPTS).contains(&p.run.max_create_attempts) {
         refuse(
             "run.max_create_attempts",
-            format!("must be between 1 and {MAX_CREATE_ATTEMPTS} (nights a failed create is retried)"),
+            format!(
+                "must be between 1 and {MAX_CREATE_ATTEMPTS} (nights a failed create is retried)"
+            ),
         )?;
     }
     Ok(())

@@ -130,7 +130,11 @@ pub fn add_columns(run_id: &str, rows: &mut [ReviewRow], owed: &Owing) {
         ));
         row.context.push((
             NIGHTS_WAITING,
-            if shown { nights.to_string() } else { String::new() },
+            if shown {
+                nights.to_string()
+            } else {
+                String::new()
+            },
         ));
         row.context.push((
             NEW_TONIGHT,

@@ -96,11 +96,12 @@ impl Ledger {
         let config = duckdb::Config::default()
             .access_mode(duckdb::AccessMode::ReadOnly)
             .map_err(sql("open read-only"))?;
-        let conn =
-            duckdb::Connection::open_with_flags(path, config).map_err(|source| LedgerError::Open {
+        let conn = duckdb::Connection::open_with_flags(path, config).map_err(|source| {
+            LedgerError::Open {
                 path: path.to_path_buf(),
                 source,
-            })?;
+            }
+        })?;
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),
