@@ -6,7 +6,7 @@
 
 use atpp::api::passportal::fields;
 use atpp::commands::app::App;
-use atpp::commands::demo::{sim_credential_values, World, DEMO_PIPELINE};
+use atpp::commands::demo::{sim_credential_values, World};
 use atpp::model::entity::Entity;
 use atpp::model::ids::AutotaskId;
 use atpp::sim::autotask::AutotaskSimOptions;
@@ -52,7 +52,9 @@ async fn world(seed: u64, faults: WriteFaultPlan) -> World {
 
 /// An app on `staging`: a 1 s request timeout, two attempts per request.
 fn app(world: &World, staging: &Path) -> App {
-    let mut pipeline = world.pipeline(DEMO_PIPELINE, staging).expect("pipeline");
+    let mut pipeline = world
+        .pipeline(&crate::harness::by_hand_pipeline(), staging)
+        .expect("pipeline");
     pipeline.passportal.timeout_secs = 1;
     pipeline.passportal.max_attempts = 2;
     pipeline.passportal.requests_per_sec = 5_000;
@@ -322,7 +324,9 @@ async fn creates_applied_after_the_client_gave_up_are_settled_in_the_same_load()
     let server = atpp::sim::passportal::serve(sim.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .expect("simulator starts");
-    let mut pipeline = world.pipeline(DEMO_PIPELINE, &staging).expect("pipeline");
+    let mut pipeline = world
+        .pipeline(&crate::harness::by_hand_pipeline(), &staging)
+        .expect("pipeline");
     pipeline.passportal.base_url = server.base_url();
     pipeline.passportal.timeout_secs = 1;
     pipeline.passportal.max_attempts = 2;
@@ -412,7 +416,9 @@ async fn a_template_without_the_id_field_is_refused_by_check_and_by_the_load() {
     let world = world(35, no_id).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let staging = dir.path().join("staging");
-    let pipeline = world.pipeline(DEMO_PIPELINE, &staging).expect("pipeline");
+    let pipeline = world
+        .pipeline(&crate::harness::by_hand_pipeline(), &staging)
+        .expect("pipeline");
     let creds = sim_credential_values(&pipeline);
     let checks = atpp::commands::check::run_checks(&pipeline, &creds).await;
     let uid = &pipeline.passportal.templates.asset;
@@ -450,7 +456,9 @@ async fn a_template_without_the_id_field_is_refused_by_check_and_by_the_load() {
 /// The demo pipeline as a file for the binary: pointed at `world`, staging in `staging`, a 1 s
 /// request timeout.
 fn pipeline_file(world: &World, staging: &Path, file: &Path) {
-    let mut doc: toml::Table = DEMO_PIPELINE.parse().expect("demo pipeline is TOML");
+    let mut doc: toml::Table = crate::harness::by_hand_pipeline()
+        .parse()
+        .expect("demo pipeline is TOML");
     let mut section = |key: &str, entries: Vec<(&str, toml::Value)>| {
         let mut t = doc
             .get(key)
