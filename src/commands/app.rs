@@ -126,6 +126,11 @@ impl App {
                 if let Some(w) = ledger.watermark(*entity)? {
                     at_options.watermarks.insert(*entity, w);
                 }
+                let owed: std::collections::BTreeSet<i64> =
+                    ledger.backlog(*entity)?.into_keys().collect();
+                if !owed.is_empty() {
+                    at_options.owed.insert(*entity, owed);
+                }
                 if self.pipeline.extract.sweep_deletions && self.sweep_due(*entity)? {
                     let ids = ledger.links(*entity)?.into_keys().map(|id| id.0).collect();
                     at_options.known.insert(*entity, ids);
@@ -171,10 +176,37 @@ impl App {
         Ok(true)
     }
 
-    /// Match a run's extract into review tables.
+    /// Match a run's extract into review tables. First the decisions an analyst wrote into the
+    /// previous run's tables for rows still owed are taken into the backlog, so this run
+    /// applies them.
     pub fn match_run(&self, id: Option<&str>) -> anyhow::Result<(Run, MatchSummary)> {
         let run = self.run_folder(id)?;
         let ledger = self.ledger()?;
+        // Run ids come in time order: the runs before this one.
+        let ids = self.staging.run_ids()?;
+        let before = ids.iter().position(|r| *r == run.id).unwrap_or(ids.len());
+        let previous = ids[..before]
+            .iter()
+            .filter_map(|r| self.staging.run(Some(r)).ok())
+            .rfind(|r| r.stage("match").is_ok());
+        if let Some(previous) = previous {
+            let taken = crate::stages::matching::backlog::harvest(&ledger, &previous)
+                .with_context(|| format!("reading decisions from run {}", previous.id))?;
+            for (entity, actions) in &taken.decided {
+                tracing::info!(
+                    "decisions from run {} taken for {entity}: {actions:?}",
+                    previous.id
+                );
+            }
+            if taken.refused > 0 {
+                tracing::warn!(
+                    "{} edited row(s) of run {} disagree with what that run wrote and were not                      taken (`atpp plan --run {}` names them); they keep waiting",
+                    taken.refused,
+                    previous.id,
+                    previous.id
+                );
+            }
+        }
         let summary = crate::stages::matching::run(&run, &ledger, &self.pipeline)
             .with_context(|| format!("match of run {}", run.id))?;
         Ok((run, summary))
@@ -195,6 +227,8 @@ impl App {
         let ledger = self.ledger()?;
         let plan = crate::stages::plan::make(&run, &ledger, policy, &self.pipeline.matching)
             .with_context(|| format!("plan of run {}", run.id))?;
+        crate::stages::load::backlog::settle(&ledger, &plan, false)
+            .with_context(|| format!("backlog of run {}", run.id))?;
         Ok((run, plan))
     }
 
@@ -244,6 +278,9 @@ impl App {
         if dry_run {
             return Ok((run, summary));
         }
+        let plan = crate::stages::plan::Plan::read(&run)?;
+        crate::stages::load::backlog::settle(&ledger, &plan, true)
+            .with_context(|| format!("backlog of run {}", run.id))?;
         let outcome = if summary.problems() > 0 {
             "partial failure"
         } else {

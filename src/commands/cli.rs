@@ -20,6 +20,8 @@ pub enum Outcome {
     PartialFailure,
     /// Done, and rows wait for an analyst in the review tables (exit 3).
     ReviewPending,
+    /// Done, but creates failed on every night they were allowed and need a person (exit 5).
+    NeedsPerson,
 }
 
 impl Outcome {
@@ -28,6 +30,7 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::ReviewPending => 3,
             Outcome::PartialFailure => 4,
+            Outcome::NeedsPerson => 5,
         }
     }
 }
@@ -308,11 +311,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 crate::commands::nightly::RunOutcome::Success => Outcome::Success,
                 crate::commands::nightly::RunOutcome::ReviewPending => Outcome::ReviewPending,
                 crate::commands::nightly::RunOutcome::PartialFailure => Outcome::PartialFailure,
+                crate::commands::nightly::RunOutcome::NeedsPerson => Outcome::NeedsPerson,
             })
         }
         Command::Status { args, json, runs } => {
             let app = app(&args)?;
-            let status = crate::commands::status::gather(&app.staging, runs)?;
+            let status = crate::commands::status::gather_with(
+                &app.staging,
+                runs,
+                app.pipeline.run.max_create_attempts,
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {

@@ -3,6 +3,7 @@
 //! prune, query, check and logging.
 
 pub mod app;
+pub mod backlog;
 pub mod check;
 pub mod cli;
 pub mod demo;

@@ -6,6 +6,7 @@
 use crate::commands::app::App;
 use crate::model::entity::Entity;
 use crate::model::pipeline::Approval;
+use crate::stages::load::backlog::BacklogCounts;
 use crate::stages::load::LoadCounts;
 use crate::stages::plan::{Overview, Policy};
 use serde::Serialize;
@@ -22,6 +23,9 @@ pub enum RunOutcome {
     ReviewPending,
     /// Some rows failed (listed in `load/errors.csv`); the rest was done.
     PartialFailure,
+    /// Creates failed on `run.max_create_attempts` nights: they are no longer retried and wait
+    /// for a person (`atpp status` lists them).
+    NeedsPerson,
 }
 
 /// The summary of one `atpp run`, printed as text or (with `--json`) as one JSON object.
@@ -40,6 +44,43 @@ pub struct RunReport {
     pub review_dir: PathBuf,
     pub errors_file: PathBuf,
     pub warnings: Vec<String>,
+    /// What the ledger's backlog still owes after tonight, per entity.
+    pub backlog: BTreeMap<Entity, BacklogCounts>,
+    /// Owed creates past their attempts, over all entities: (entity, Autotask id, last reason).
+    pub needs_person: Vec<NeedsPerson>,
+}
+
+/// An owed create no longer retried.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NeedsPerson {
+    pub entity: Entity,
+    pub autotask_id: i64,
+    pub owed_since: String,
+    pub attempts: u32,
+    pub reason: Option<String>,
+}
+
+/// What the ledger's backlog owes, counted, and the creates a person must look at.
+pub fn backlog_report(
+    ledger: &crate::store::ledger::Ledger,
+    max_attempts: u32,
+) -> anyhow::Result<(BTreeMap<Entity, BacklogCounts>, Vec<NeedsPerson>)> {
+    let rows = ledger.backlog_all()?;
+    let people = rows
+        .iter()
+        .filter(|b| b.kind == crate::store::ledger::Owed::Create && b.attempts >= max_attempts)
+        .map(|b| NeedsPerson {
+            entity: b.entity,
+            autotask_id: b.autotask_id,
+            owed_since: b.first_run.clone(),
+            attempts: b.attempts,
+            reason: b.reason.clone(),
+        })
+        .collect();
+    Ok((
+        crate::stages::load::backlog::counts(&rows, max_attempts),
+        people,
+    ))
 }
 
 /// Run the whole pipeline once.
@@ -58,6 +99,8 @@ pub async fn run(app: &App) -> anyhow::Result<RunReport> {
         review_dir: run.path("review"),
         errors_file: run.path(crate::stages::load::ERRORS_FILE),
         warnings: Vec::new(),
+        backlog: BTreeMap::new(),
+        needs_person: Vec::new(),
     };
     match app.pipeline.run.approval {
         Approval::Manual => {
@@ -74,7 +117,12 @@ pub async fn run(app: &App) -> anyhow::Result<RunReport> {
             report.overview = plan.overview;
             report.warnings = plan.warnings;
             report.load = load.entities;
-            report.outcome = if report.failed > 0 {
+            let ledger = app.ledger()?;
+            (report.backlog, report.needs_person) =
+                backlog_report(&ledger, app.pipeline.run.max_create_attempts)?;
+            report.outcome = if !report.needs_person.is_empty() {
+                RunOutcome::NeedsPerson
+            } else if report.failed > 0 {
                 RunOutcome::PartialFailure
             } else if report.waiting_for_review > 0 {
                 RunOutcome::ReviewPending
@@ -134,6 +182,45 @@ pub fn render(report: &RunReport) -> String {
             report.errors_file.display()
         ));
     }
+    out.push_str(&render_backlog(&report.backlog, &report.needs_person));
     out.push_str(&format!("Run folder: {}\n", report.run_dir.display()));
+    out
+}
+
+/// The backlog as text: per entity what is owed, then every create that needs a person.
+pub fn render_backlog(
+    backlog: &BTreeMap<Entity, BacklogCounts>,
+    needs_person: &[NeedsPerson],
+) -> String {
+    let mut out = String::new();
+    if backlog.is_empty() {
+        return out;
+    }
+    out.push_str(&format!(
+        "backlog (owed across nights):\n{:<20} {:>8} {:>8} {:>13} {:>8}  oldest since\n",
+        "entity", "review", "retry", "needs person", "matches"
+    ));
+    for (entity, c) in backlog {
+        out.push_str(&format!(
+            "{:<20} {:>8} {:>8} {:>13} {:>8}  {}\n",
+            entity.as_str(),
+            c.review,
+            c.retry,
+            c.needs_person,
+            c.matches,
+            c.oldest.as_deref().unwrap_or("")
+        ));
+    }
+    for p in needs_person {
+        out.push_str(&format!(
+            "needs a person: {} {} — create failed {} time(s) since run {} (last: {}); set its \
+             action to create in the latest review tables to try again, or match or exclude it\n",
+            p.entity,
+            p.autotask_id,
+            p.attempts,
+            p.owed_since,
+            p.reason.as_deref().unwrap_or("no outcome recorded")
+        ));
+    }
     out
 }

@@ -36,6 +36,8 @@ pub struct Status {
     /// Per entity, from the ledger (`None` when it could not be read).
     pub orphans: Option<BTreeMap<String, Orphans>>,
     pub ledger: LedgerStatus,
+    /// What the ledger's backlog owes across nights (see `commands::backlog`).
+    pub backlog: crate::commands::backlog::BacklogStatus,
     pub threshold: Option<ThresholdUse>,
 }
 
@@ -267,11 +269,13 @@ fn run_status(
 }
 
 /// The ids of a list in a plan's entity (`create`, `pending`), read loosely from `plan.json`.
-/// A create row whose reason says the matcher was unsure (`ambiguous...`, `suggested...`).
+/// An undecided (`review`) row, or a create row whose reason says the matcher was unsure
+/// (`ambiguous...`, `suggested...`).
 fn is_uncertain_create(d: &crate::stages::review::Decision) -> bool {
     let reason = d.cells.get("reason").map(|r| r.trim().to_ascii_lowercase());
-    d.action == Action::Create
-        && reason.is_some_and(|r| r.starts_with("ambiguous") || r.starts_with("suggested"))
+    d.action == Action::Review
+        || d.action == Action::Create
+            && reason.is_some_and(|r| r.starts_with("ambiguous") || r.starts_with("suggested"))
 }
 
 fn unreadable(run: &Run, entity: Entity, e: crate::stages::review::ReviewError) -> String {
@@ -368,6 +372,16 @@ fn threshold_use(
 
 /// Gather the status of a staging folder, with the `recent` newest runs.
 pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> {
+    let bound = crate::model::pipeline::RunConfig::default().max_create_attempts;
+    gather_with(staging, recent, bound)
+}
+
+/// `gather`, counting creates past `max_create_attempts` (the pipeline's) as needing a person.
+pub fn gather_with(
+    staging: &Staging,
+    recent: usize,
+    max_create_attempts: u32,
+) -> Result<Status, StagingError> {
     let running = crate::store::lock::holder(staging.root());
     let ledger_path = staging.ledger_path();
     let mut ledger = LedgerStatus {
@@ -449,6 +463,7 @@ pub fn gather(staging: &Staging, recent: usize) -> Result<Status, StagingError> 
         runs,
         review,
         orphans,
+        backlog: crate::commands::backlog::read(&ledger_path, max_create_attempts),
         ledger,
         threshold,
     })

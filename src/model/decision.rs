@@ -14,16 +14,32 @@ pub enum Action {
     Create,
     /// Leave it out (and remember that).
     Exclude,
+    /// Not decided: the row waits for an analyst. `plan` applies nothing for it and the
+    /// ledger's backlog keeps it owed, night after night, until someone decides it.
+    Review,
 }
 
 impl Action {
-    pub const ALL: [Action; 3] = [Action::Match, Action::Create, Action::Exclude];
+    /// Every action a review table may carry, decided ones first.
+    pub const ALL: [Action; 4] = [
+        Action::Match,
+        Action::Create,
+        Action::Exclude,
+        Action::Review,
+    ];
+
+    /// The actions `plan` applies.
+    pub const DECIDED: [Action; 3] = [Action::Match, Action::Create, Action::Exclude];
+
+    /// What an analyst may type, for messages: `match, create, exclude or review`.
+    pub const CHOICES: &'static str = "match, create, exclude or review";
 
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Match => "match",
             Action::Create => "create",
             Action::Exclude => "exclude",
+            Action::Review => "review",
         }
     }
 

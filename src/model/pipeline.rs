@@ -263,6 +263,16 @@ impl Default for SyncConfig {
 }
 
 impl SyncConfig {
+    /// Whether a proposed create of `entity` applies without review: auto-create is on for
+    /// the kind and nothing in Passportal is a plausible match (`candidate`).
+    pub fn creates_unreviewed(
+        &self,
+        entity: crate::model::entity::Entity,
+        candidate: bool,
+    ) -> bool {
+        self.auto_create(entity) && !candidate
+    }
+
     /// Whether new records of `entity` may be created without review.
     pub fn auto_create(&self, entity: crate::model::entity::Entity) -> bool {
         use crate::model::entity::Entity;
@@ -293,11 +303,28 @@ pub enum ReviewFormat {
 }
 
 /// `[run]`: what `atpp run` does between match and load.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     #[serde(default)]
     pub approval: Approval,
+    /// How many nights a create that failed (or whose outcome stayed unknown) is tried again;
+    /// past it the record waits for a person (`status`, the overview and the exit code say so).
+    #[serde(default = "default_max_create_attempts")]
+    pub max_create_attempts: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            approval: Approval::default(),
+            max_create_attempts: default_max_create_attempts(),
+        }
+    }
+}
+
+fn default_max_create_attempts() -> u32 {
+    3
 }
 
 /// Who approves the review tables before `atpp run` loads them.

@@ -17,6 +17,9 @@ const AUTOTASK_PAGE_SIZES: std::ops::RangeInclusive<u32> = 1..=500;
 /// clients to one 1000-per-page call; 100 is advised), so past 1000 is refused.
 const PASSPORTAL_PAGE_SIZES: std::ops::RangeInclusive<u32> = 1..=1000;
 
+/// The most nights a failed create is tried again before it waits for a person: a month.
+pub const MAX_CREATE_ATTEMPTS: u32 = 31;
+
 /// A value the pipeline may not have: the key (dotted, as in the file) and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -201,6 +204,14 @@ pub fn check(p: &Pipeline) -> Result<(), Refusal> {
     }
 
     at_least_one("load.concurrency", p.load.concurrency as u64)?;
+    if !(1..=MAX_CREATE_ATTEMPTS).contains(&p.run.max_create_attempts) {
+        refuse(
+            "run.max_create_attempts",
+            format!(
+                "must be between 1 and {MAX_CREATE_ATTEMPTS} (nights a failed create is retried)"
+            ),
+        )?;
+    }
     Ok(())
 }
 

@@ -188,7 +188,9 @@ pub fn make(
             .values()
             .flat_map(|w| w.cells.keys().cloned())
             .collect();
-        let tables = review::read_tables(&run.dir, &run.id, entity, Some(&columns))?;
+        // No row written (an incremental night that read none): no columns to hold it to.
+        let known = (!columns.is_empty()).then_some(&columns);
+        let tables = review::read_tables(&run.dir, &run.id, entity, known)?;
         problems.extend(tables.problems);
         problems.extend(review::check_rows(&tables.decisions, &written));
         let decisions = tables.decisions;
@@ -211,10 +213,25 @@ pub fn make(
             .map(|(a, l)| (a.0, l.passportal_id.0))
             .collect();
         let all = decisions.clone();
-        let (decisions, pending) = match policy {
+        let (decisions, mut pending) = match policy {
             Policy::Tables => (decisions, Vec::new()),
-            Policy::Auto(sync) => validate::auto_approve(entity, decisions, &proposals, sync),
+            Policy::Auto(sync) => {
+                let owed: BTreeSet<i64> = ledger
+                    .backlog(entity)?
+                    .into_values()
+                    .filter(|b| b.kind == crate::store::ledger::Owed::Create)
+                    .map(|b| b.autotask_id)
+                    .collect();
+                validate::auto_approve(entity, decisions, &proposals, sync, &owed)
+            }
         };
+        // Undecided rows wait, whoever approves: the backlog keeps them owed.
+        let (undecided, decisions): (Vec<_>, Vec<_>) = decisions
+            .into_iter()
+            .partition(|d| d.action == Action::Review);
+        pending.extend(undecided.iter().map(|d| AutotaskId(d.autotask_id)));
+        pending.sort_unstable();
+        pending.dedup();
         facts.insert(
             entity,
             overview::EntityFacts {

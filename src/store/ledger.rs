@@ -1,6 +1,7 @@
 //! The ledger, `staging/state.duckdb`: the memory across runs. Links (Autotask id ↔ Passportal
 //! id per entity), the write log that makes loads idempotent (an intent before each request, an
-//! outcome after), remembered decisions, watermarks, run history and orphans (`orphans`).
+//! outcome after), remembered decisions, watermarks, run history, orphans (`orphans`), and the
+//! backlog of what the nightly still owes (`backlog`).
 
 use crate::model::decision::Action;
 use crate::model::entity::Entity;
@@ -11,9 +12,11 @@ use duckdb::{params, params_from_iter, Connection, OptionalExt};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+mod backlog;
 mod orphans;
 mod recover;
 
+pub use backlog::{BacklogRow, Owed};
 pub use orphans::Orphan;
 
 #[derive(Debug, thiserror::Error)]
@@ -172,14 +175,16 @@ impl Ledger {
         })?;
         conn.execute_batch(SCHEMA).map_err(sql("schema"))?;
         conn.execute_batch(orphans::SCHEMA).map_err(sql("schema"))?;
+        let ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
+        ledger.migrate_backlog()?;
         let mut wal = path.as_os_str().to_owned();
         wal.push(".wal");
         crate::store::staging::make_private(&[path.to_path_buf(), PathBuf::from(wal)])
             .map_err(LedgerError::Private)?;
-        Ok(Ledger {
-            conn,
-            path: path.to_path_buf(),
-        })
+        Ok(ledger)
     }
 
     pub fn path(&self) -> &Path {

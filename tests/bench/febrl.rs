@@ -214,7 +214,9 @@ pub fn measure(a: &[Record], b: &[Record], thresholds: Thresholds) -> Figures {
                 f.auto += 1;
                 f.auto_correct += usize::from(correct);
             }
-            Action::Create => {
+            // A suggestion: proposed as create with its candidate (the match function's
+            // output), or undecided once a pipeline's policy holds it for review.
+            Action::Create | Action::Review => {
                 f.suggested += 1;
                 f.suggested_correct += usize::from(correct);
             }

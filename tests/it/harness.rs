@@ -35,7 +35,7 @@ impl TestWorld {
             .await
             .expect("simulators start");
         let pipeline = world
-            .pipeline(DEMO_PIPELINE, &dir.path().join("staging"))
+            .pipeline(&by_hand_pipeline(), &dir.path().join("staging"))
             .expect("demo pipeline");
         let app = world.app(pipeline).expect("app");
         TestWorld {
@@ -56,6 +56,15 @@ impl TestWorld {
             Vec::<String>::new()
         );
     }
+}
+
+/// The demo pipeline with `approval = "manual"`: the stages driven by hand, as a migration is,
+/// so every proposal stands in the tables as written (no row is held back as `review`) and an
+/// analyst's `plan` applies it. The tests of the load and the review tables start from this.
+pub fn by_hand_pipeline() -> String {
+    let text = DEMO_PIPELINE.replace("approval = \"auto\"", "approval = \"manual\"");
+    assert_ne!(text, DEMO_PIPELINE, "the demo pipeline sets approval");
+    text
 }
 
 /// A review table as rows of cells (header first), BOM removed.

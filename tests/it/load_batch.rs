@@ -11,7 +11,7 @@ use super::load_trust::assert_exactly_once;
 use atpp::api::passportal::fields;
 use atpp::api::passportal::routes::{CREATE_DOCUMENT, LIST_DOCUMENTS};
 use atpp::commands::app::App;
-use atpp::commands::demo::{sim_credential_values, World, DEMO_PIPELINE};
+use atpp::commands::demo::{sim_credential_values, World};
 use atpp::model::entity::Entity;
 use atpp::model::ids::AutotaskId;
 use atpp::model::pipeline::{BatchShape, Pipeline};
@@ -74,7 +74,9 @@ async fn world(spec: &MspSpec, options: PassportalSimOptions) -> World {
 
 /// An app on `staging`: a 1 s request timeout, two attempts per request, `tweak` applied.
 fn app(world: &World, staging: &Path, tweak: impl FnOnce(&mut Pipeline)) -> App {
-    let mut pipeline = world.pipeline(DEMO_PIPELINE, staging).expect("pipeline");
+    let mut pipeline = world
+        .pipeline(&crate::harness::by_hand_pipeline(), staging)
+        .expect("pipeline");
     pipeline.passportal.timeout_secs = 1;
     pipeline.passportal.max_attempts = 2;
     pipeline.passportal.requests_per_sec = 5_000;

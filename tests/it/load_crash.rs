@@ -6,7 +6,7 @@
 //! accepted and its outcome being recorded. In the end every approved row is in Passportal
 //! exactly once and the ledger agrees.
 
-use atpp::commands::demo::{sim_credential_values, World, DEMO_PIPELINE};
+use atpp::commands::demo::{sim_credential_values, World};
 use atpp::model::entity::Entity;
 use atpp::model::pipeline::Pipeline;
 use atpp::sim::autotask::AutotaskSimOptions;
@@ -67,7 +67,9 @@ pub(crate) fn pipeline_text_with(
     off: &[&str],
     set_pp: &[(&str, toml::Value)],
 ) -> String {
-    let mut doc: toml::Table = DEMO_PIPELINE.parse().expect("demo pipeline is TOML");
+    let mut doc: toml::Table = crate::harness::by_hand_pipeline()
+        .parse()
+        .expect("demo pipeline is TOML");
     let table = |doc: &mut toml::Table, key: &str| -> toml::Table {
         doc.get(key)
             .and_then(toml::Value::as_table)

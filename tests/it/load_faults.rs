@@ -10,9 +10,7 @@
 
 use atpp::api::passportal::fields;
 use atpp::commands::app::App;
-use atpp::commands::demo::{
-    sim_credential_values, sim_passportal_credentials, World, DEMO_PIPELINE,
-};
+use atpp::commands::demo::{sim_credential_values, sim_passportal_credentials, World};
 use atpp::model::entity::Entity;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::{DocType, MspSpec, PassportalInstance};
@@ -91,7 +89,9 @@ fn app_with(
     staging: &Path,
     tweak: impl FnOnce(&mut atpp::model::pipeline::Pipeline),
 ) -> App {
-    let mut pipeline = world.pipeline(DEMO_PIPELINE, staging).expect("pipeline");
+    let mut pipeline = world
+        .pipeline(&crate::harness::by_hand_pipeline(), staging)
+        .expect("pipeline");
     tweak(&mut pipeline);
     pipeline.passportal.base_url = server.base_url();
     pipeline.passportal.timeout_secs = 1;

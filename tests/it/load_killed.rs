@@ -4,7 +4,7 @@
 //! simulator's state (the checks are `load_trust`'s).
 
 use crate::load_trust::{assert_exactly_once, prepared, spec};
-use atpp::commands::demo::{sim_credential_values, World, DEMO_PIPELINE};
+use atpp::commands::demo::{sim_credential_values, World};
 use atpp::model::entity::Entity;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::passportal::{PassportalSimOptions, WriteFaultPlan};
@@ -14,7 +14,9 @@ use std::path::Path;
 /// The demo pipeline as a file for the binary: pointed at `world`, staging in `staging`, a 1 s
 /// request timeout.
 fn pipeline_file(world: &World, staging: &Path, file: &Path) {
-    let mut doc: toml::Table = DEMO_PIPELINE.parse().expect("demo pipeline is TOML");
+    let mut doc: toml::Table = crate::harness::by_hand_pipeline()
+        .parse()
+        .expect("demo pipeline is TOML");
     let mut section = |key: &str, entries: Vec<(&str, toml::Value)>| {
         let mut t = doc
             .get(key)

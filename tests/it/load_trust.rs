@@ -6,7 +6,7 @@
 
 use atpp::api::passportal::fields;
 use atpp::commands::app::App;
-use atpp::commands::demo::{sim_credential_values, World, DEMO_PIPELINE};
+use atpp::commands::demo::{sim_credential_values, World};
 use atpp::model::entity::Entity;
 use atpp::sim::autotask::AutotaskSimOptions;
 use atpp::sim::generator::{DocType, MspSpec, PassportalInstance};
@@ -49,9 +49,12 @@ pub(crate) async fn world(seed: u64, faults: WriteFaultPlan) -> World {
     .expect("simulators start")
 }
 
-/// The demo pipeline on `staging`: a 1 s request timeout, two attempts per request.
+/// The demo pipeline on `staging`, approved by hand (as a migration): a 1 s request timeout,
+/// two attempts per request.
 pub(crate) fn app_pipeline(world: &World, staging: &Path) -> atpp::model::pipeline::Pipeline {
-    let mut pipeline = world.pipeline(DEMO_PIPELINE, staging).expect("pipeline");
+    let mut pipeline = world
+        .pipeline(&crate::harness::by_hand_pipeline(), staging)
+        .expect("pipeline");
     pipeline.passportal.timeout_secs = 1;
     pipeline.passportal.max_attempts = 2;
     pipeline.passportal.requests_per_sec = 5_000;
@@ -336,7 +339,9 @@ async fn creates_applied_after_the_client_gave_up_are_settled_in_the_same_load()
     let server = atpp::sim::passportal::serve(sim.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .expect("simulator starts");
-    let mut pipeline = world.pipeline(DEMO_PIPELINE, &staging).expect("pipeline");
+    let mut pipeline = world
+        .pipeline(&crate::harness::by_hand_pipeline(), &staging)
+        .expect("pipeline");
     pipeline.passportal.base_url = server.base_url();
     pipeline.passportal.timeout_secs = 1;
     pipeline.passportal.max_attempts = 2;

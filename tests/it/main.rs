@@ -2,6 +2,7 @@
 //! Every test runs the real clients over HTTP against the simulators on loopback.
 
 mod architecture;
+mod backlog;
 mod credentials;
 mod end_to_end;
 mod extract_autotask;

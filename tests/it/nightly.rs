@@ -116,7 +116,7 @@ async fn nights_in_a_row_keep_passportal_in_step() {
         c.last_tracked_modified_date_time = chrono::Utc::now();
         t.companies.retain(|c| c.id != deleted);
     });
-    let waiting_table = night1.run_dir.join("review/companies.create.csv");
+    let waiting_table = night1.run_dir.join("review/companies.review.csv");
     let mut table = read_table(&waiting_table);
     let (a, at, reason) = (
         col(&table[0], "action"),
@@ -127,7 +127,7 @@ async fn nights_in_a_row_keep_passportal_in_step() {
         .find(|i| table[*i][reason].starts_with("ambiguous"))
         .expect("an ambiguous company waits");
     let excluded: i64 = table[row][at].parse().unwrap();
-    // The analyst decides every waiting row: this one is excluded, the others confirmed as new.
+    // The analyst decides this row (excluded) and leaves the others waiting (`review`).
     table[row][a] = "exclude".into();
     write_table(&waiting_table, &table);
     app.plan(Some(&night1.run_id))
@@ -138,7 +138,7 @@ async fn nights_in_a_row_keep_passportal_in_step() {
         .await
         .expect("analyst's load");
     assert_eq!(applied.failed(), 0);
-    // The analyst confirmed the waiting creates: exactly those were created.
+    // Undecided rows are not applied: nothing was created beyond what was decided.
     let confirmed: u64 = applied.entities.values().map(|c| c.created).sum();
     assert_eq!(
         world.passportal.creates() - creates_before_analyst,

@@ -294,7 +294,7 @@ async fn each_mistake_is_refused_naming_file_row_and_column() {
             }),
         ),
         (
-            "review/companies.{match,create,exclude}.csv, column autotask_id: 1 Autotask id(s) are missing from all three tables",
+            "review/companies.{match,create,exclude}.csv, column autotask_id: 1 Autotask id(s) are missing from every table",
             Box::new(move |action, rows| {
                 if action == "match" {
                     rows.remove(1);

@@ -541,7 +541,7 @@ async fn no_spreadsheet_edit_changes_the_plan_in_silence() {
                 let has_row_and_column = text
                     .lines()
                     .any(|l| l.contains(": row ") && l.contains(", column "))
-                    || text.contains("missing from all three tables");
+                    || text.contains("missing from every table");
                 if !(located && has_row_and_column) {
                     failures.push(format!(
                         "round {round}: {what}: refused without a location:\n{text}"

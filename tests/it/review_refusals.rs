@@ -240,7 +240,7 @@ async fn duplicate_and_unknown_columns_are_refused() {
         ),
     );
     // The rows of a refused table are not also reported missing.
-    assert!(!text.contains("missing from all three"), "{text}");
+    assert!(!text.contains("missing from every table"), "{text}");
 
     let mut table = original.clone();
     table[0].push("decision".into());

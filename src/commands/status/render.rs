@@ -137,6 +137,7 @@ pub fn render(status: &Status) -> String {
         out.push_str(&format!("  {note}\n"));
     }
 
+    out.push_str(&crate::commands::backlog::render(&status.backlog));
     out.push_str("\nAutotask request threshold:\n");
     match &status.threshold {
         Some(t) => {

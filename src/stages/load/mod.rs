@@ -8,6 +8,7 @@
 //! as failed and listed in `load/errors.csv`. Every load ends by reading back what the plan
 //! approved (`verify`): a duplicate, missing row or wrong link goes to `load/verify.csv`.
 
+pub mod backlog;
 mod batch;
 mod create;
 mod orphans;

@@ -3,7 +3,8 @@
 //! record is its match outright; otherwise contacts are scored over all their fields
 //! (`contacts`), locations by name, then address; assets by serial number, then name.
 //! Children follow their company: a child of an excluded company is excluded with that reason,
-//! a child of a company to be created is created under it.
+//! a child of a company to be created is created under it, a child of a company still owed
+//! (waiting for review, or its create to be retried) waits with it.
 
 use super::assign::{assign, rank};
 use super::contacts::{score_contacts, Scored};
@@ -24,6 +25,8 @@ pub enum Parent {
     Created { name: String },
     /// Left out, for this reason.
     Excluded { name: String, reason: String },
+    /// Still owed: waiting for review, or its create is to be retried. Its children wait too.
+    Waiting { name: String, reason: String },
 }
 
 impl Parent {
@@ -31,7 +34,8 @@ impl Parent {
         match self {
             Parent::Linked { name, .. }
             | Parent::Created { name }
-            | Parent::Excluded { name, .. } => name,
+            | Parent::Excluded { name, .. }
+            | Parent::Waiting { name, .. } => name,
         }
     }
 }
@@ -50,6 +54,10 @@ pub fn parents_from(company_rows: &[ReviewRow]) -> HashMap<i64, Parent> {
                 (Action::Exclude, _) => Parent::Excluded {
                     name,
                     reason: r.reason.clone(),
+                },
+                (Action::Review, _) => Parent::Waiting {
+                    name,
+                    reason: "it waits for review".into(),
                 },
                 _ => Parent::Created { name },
             };
@@ -332,6 +340,15 @@ pub fn match_children<T: ChildRecord>(records: &[T], scope: &ChildScope) -> Vec<
         if let Some(reason) = exclusion {
             row.action = Action::Exclude;
             row.reason = reason;
+            rows.push(row);
+            continue;
+        }
+        if let Some(Parent::Waiting { name, reason }) = parent {
+            row.action = Action::Review;
+            row.reason = format!(
+                "waits with its company {name} ({}): {reason}",
+                r.company_id().unwrap_or_default()
+            );
             rows.push(row);
             continue;
         }

@@ -68,6 +68,20 @@ pub fn match_all(
     pp: &PassportalSide,
     memory: &Memory,
 ) -> Vec<Decisions> {
+    match_all_with(specs, at, pp, memory, |_, _, _| {})
+}
+
+/// [`match_all`] with `step` run on each entity's rows after remembered decisions, before the
+/// entity's rows become its children's parents: it may change the rows (the match stage carries
+/// the ledger's backlog there) and add parents (a company still owed that the extract did not
+/// bring, whose children wait with it).
+pub fn match_all_with(
+    specs: &[MatchSpec],
+    at: &AutotaskSide,
+    pp: &PassportalSide,
+    memory: &Memory,
+    mut step: impl FnMut(Entity, &mut Vec<ReviewRow>, &mut HashMap<i64, Parent>),
+) -> Vec<Decisions> {
     let mut parents = linked_parents(pp, memory);
     let mut out = Vec::new();
     for spec in specs {
@@ -80,6 +94,7 @@ pub fn match_all(
             remembered.map_or(&[][..], Vec::as_slice),
             memory.links(spec.entity),
         );
+        step(spec.entity, &mut rows, &mut parents);
         if spec.entity == Entity::Companies {
             // This run's decisions first; companies not in the extract by their links.
             let mut decided = parents_from(&rows);

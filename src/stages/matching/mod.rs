@@ -1,10 +1,12 @@
 //! The match stage (transform): staged Autotask records against staged Passportal records →
-//! review rows that say, per Autotask record, match / create / exclude, with score, method,
-//! reason and the runner-up so an analyst sees why. The decisions come from one pure function,
-//! `match_all` (`decide`), over one spec per entity (`spec`); the stage (`stage`) only reads
-//! its inputs and writes its output, and the quality harness and benches call the same function.
+//! review rows that say, per Autotask record, match / create / exclude (or review: not decided),
+//! with score, method, reason and the runner-up so an analyst sees why. The decisions come from
+//! one pure function, `match_all` (`decide`), over one spec per entity (`spec`); the stage
+//! (`stage`) only reads its inputs and writes its output, and the quality harness and benches
+//! call the same function.
 
 pub mod assign;
+pub mod backlog;
 pub mod children;
 pub mod companies;
 pub mod compare;

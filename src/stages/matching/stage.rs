@@ -1,8 +1,12 @@
 //! The match stage's I/O around the pure `match_all`: read the staged records of both sides and
 //! what the ledger remembers, let `match_all` propose an action for every Autotask record of
-//! every entity in the pipeline, and write the proposals and the review tables analysts edit.
+//! every entity in the pipeline, carry the ledger's backlog into its rows (`backlog::carry`, the
+//! one step that reads the ledger between entities), and write the proposals and the review
+//! tables analysts edit.
 
-use super::decide::{match_all, AutotaskSide, Memory, PassportalSide};
+use super::backlog::{self, CarryPolicy, Owing};
+use super::children::Parent;
+use super::decide::{match_all_with, AutotaskSide, Memory, PassportalSide};
 use super::spec::MatchSpec;
 use super::{Action, CandidateRow, Method, ReviewRow};
 use crate::model::entity::{DocType, Entity};
@@ -128,7 +132,48 @@ pub fn run(
     let mut files = Vec::new();
     let mut layouts = Vec::new();
     let mut summary = MatchSummary::new();
-    for decided in match_all(&MatchSpec::all(pipeline), &at, &pp, &memory) {
+    // The backlog: rows the policy holds become `review`, owed creates and analysts' matches
+    // come back, and a company still owed but not in the extract makes its children wait.
+    let policy = CarryPolicy::of(pipeline);
+    let mut owing: BTreeMap<Entity, Owing> = BTreeMap::new();
+    let mut failed: Option<LedgerError> = None;
+    let carry = |entity: Entity, rows: &mut Vec<ReviewRow>, parents: &mut HashMap<i64, Parent>| {
+        if failed.is_some() {
+            return;
+        }
+        let names: HashMap<i64, String> = candidates(entity, &pp)
+            .into_iter()
+            .map(|c| (c.passportal_id, c.name))
+            .collect();
+        let carried = backlog::carry(ledger, entity, rows, &names, &policy).and_then(|owed| {
+            if entity == Entity::Companies {
+                let shown = rows.iter().map(|r| r.autotask_id).collect();
+                for id in backlog::owed_companies(ledger, &shown)? {
+                    parents.insert(
+                        id,
+                        Parent::Waiting {
+                            name: format!("company {id}"),
+                            reason: "it is still owed (in the backlog) but not in this run's \
+                                     extract"
+                                .into(),
+                        },
+                    );
+                }
+            }
+            Ok(owed)
+        });
+        match carried {
+            Ok(owed) => {
+                owing.insert(entity, owed);
+            }
+            Err(e) => failed = Some(e),
+        }
+    };
+    let decided = match_all_with(&MatchSpec::all(pipeline), &at, &pp, &memory, carry);
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    for decided in decided {
         let entity = decided.entity;
         write_entity(
             run,
@@ -136,6 +181,7 @@ pub fn run(
             decided.rows,
             candidates(entity, &pp),
             memory.links(entity),
+            owing.get(&entity).unwrap_or(&Owing::new()),
             &mut files,
             &mut layouts,
             &mut summary,
@@ -263,11 +309,13 @@ fn write_entity(
     mut rows: Vec<ReviewRow>,
     mut candidates: Vec<CandidateRow>,
     links: &BTreeMap<AutotaskId, Link>,
+    owed: &Owing,
     files: &mut Vec<(String, u64)>,
     layouts: &mut Vec<crate::stages::review::EntityTables>,
     summary: &mut MatchSummary,
 ) -> Result<(), MatchStageError> {
     super::context::add_schema_context(run, entity, &mut rows)?;
+    backlog::add_columns(&run.id, &mut rows, owed);
     let rows = &rows[..];
     let rel = proposals_path(entity);
     files.push((rel.clone(), write_proposals(&run.path(&rel), rows)?));

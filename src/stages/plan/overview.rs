@@ -85,7 +85,12 @@ pub fn waiting_rows(
                 && p.passportal_id.is_some()
                 && d.action == p.action
                 && d.passportal_id == p.passportal_id;
-            let reason = if pending.contains(&AutotaskId(d.autotask_id)) {
+            let own = p.cells.get("reason").filter(|r| !r.trim().is_empty());
+            let reason = if d.action == crate::stages::matching::Action::Review {
+                // Its own reason: `needs a person: …`, `waits with its company …`, `suggested …`.
+                own.cloned()
+                    .unwrap_or_else(|| "not decided (action review)".to_string())
+            } else if pending.contains(&AutotaskId(d.autotask_id)) {
                 "waiting for review (the pipeline does not approve it on its own)".to_string()
             } else if unsure {
                 p.cells.get("reason").cloned().unwrap_or_default()

@@ -51,11 +51,13 @@ pub struct Known<'a> {
 }
 
 /// The pipeline's policy: which rows apply without review, which wait (returned as pending).
+/// `owed_creates`: creates the backlog owes (decided earlier, attempts left) apply again.
 pub fn auto_approve(
     entity: Entity,
     decisions: Vec<Decision>,
     proposals: &BTreeMap<i64, Proposal>,
     sync: &crate::model::pipeline::SyncConfig,
+    owed_creates: &BTreeSet<i64>,
 ) -> (Vec<Decision>, Vec<AutotaskId>) {
     let mut approved = Vec::new();
     let mut pending = Vec::new();
@@ -65,7 +67,11 @@ pub fn auto_approve(
                 Action::Match => p.action == Action::Match,
                 Action::Exclude => true,
                 // Only a record with nothing plausible in Passportal, of a kind with auto-create.
-                Action::Create => sync.auto_create(entity) && p.passportal_id.is_none(),
+                Action::Create => {
+                    owed_creates.contains(&d.autotask_id)
+                        || sync.creates_unreviewed(entity, p.passportal_id.is_some())
+                }
+                Action::Review => false,
             },
             None => false,
         };
@@ -181,6 +187,8 @@ pub fn plan_entity(
                 }
                 plan.create.push(AutotaskId(d.autotask_id));
             }
+            // Undecided: the plan leaves it owed (`make` sets these rows aside before this).
+            Action::Review => plan.pending.push(AutotaskId(d.autotask_id)),
             Action::Exclude => {
                 plan.exclude.push(AutotaskId(d.autotask_id));
                 if proposal.action != Action::Exclude {
@@ -208,7 +216,7 @@ pub fn plan_entity(
             row: None,
             column: Some(review::AUTOTASK_ID.into()),
             message: format!(
-                "{} Autotask id(s) are missing from all three tables: {}{}",
+                "{} Autotask id(s) are missing from every table: {}{}",
                 missing.len(),
                 shown.join(", "),
                 if missing.len() > 10 { ", ..." } else { "" }

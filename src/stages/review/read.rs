@@ -312,7 +312,7 @@ fn parse_table(
                 out.problems.push(problem(
                     Some(row),
                     Some(ACTION),
-                    format!("unknown action {action_text:?}: use match, create or exclude"),
+                    format!("unknown action {action_text:?}: use {}", Action::CHOICES),
                 ));
                 continue;
             }
@@ -416,7 +416,7 @@ pub struct Tables {
     pub seen: BTreeSet<i64>,
 }
 
-/// Read the three action tables of an entity (from the run's workbook when it has one, else the
+/// Read the action tables of an entity (match, create, exclude, and review where the run has it) (from the run's workbook when it has one, else the
 /// CSV files). `known`: the identifying columns the tables were written with, if known (another
 /// column is refused). Cross-row checks are the plan's.
 pub fn read_tables(
@@ -432,6 +432,8 @@ pub fn read_tables(
             let sheet = workbook::sheet_name(entity, action.as_str());
             match workbook::read_sheet(&run_dir.join(workbook::WORKBOOK), &sheet) {
                 Ok(Some(rows)) => parse_table(&rel, rows, run_id, false, known, &mut out),
+                // Runs from before the `review` action have no such sheet.
+                Ok(None) if action == Action::Review => {}
                 Ok(None) => out.problems.push(Problem {
                     file: workbook::WORKBOOK.into(),
                     row: None,
@@ -447,6 +449,10 @@ pub fn read_tables(
             }
         } else {
             let rel = table_path(entity, action);
+            // Runs from before the `review` action have no such table.
+            if action == Action::Review && !run_dir.join(&rel).exists() {
+                continue;
+            }
             let rows = csv_rows(&run_dir.join(&rel), &rel, &mut out.problems)?;
             parse_table(&rel, rows, run_id, true, known, &mut out);
         }
@@ -473,7 +479,11 @@ pub fn table_files(run_dir: &Path, entity: Entity) -> Vec<String> {
     if workbook::has_workbook(run_dir) {
         vec![workbook::WORKBOOK.to_string()]
     } else {
-        Action::ALL.iter().map(|a| table_path(entity, *a)).collect()
+        Action::ALL
+            .iter()
+            .map(|a| table_path(entity, *a))
+            .filter(|rel| *rel != table_path(entity, Action::Review) || run_dir.join(rel).exists())
+            .collect()
     }
 }
 

@@ -1,5 +1,5 @@
 //! The review tables as one Excel workbook (`--format xlsx`): a sheet per table, `action` as a
-//! drop-down of match / create / exclude, `passportal_id` checked against the candidates sheet,
+//! drop-down of match / create / exclude / review, `passportal_id` checked against the candidates sheet,
 //! every cell written as text (so ids are never turned into numbers and nothing is a formula).
 //! The reader takes the workbook back exactly as it takes the CSV files.
 
@@ -63,9 +63,9 @@ pub fn write_workbook(run_dir: &Path, entities: &[EntityTables]) -> Result<(), W
         // Room for rows an analyst adds at the bottom.
         let last = |n: usize| (n + 1000) as u32;
         let actions = DataValidation::new()
-            .allow_list_strings(&["match", "create", "exclude"])
+            .allow_list_strings(&Action::ALL.map(Action::as_str))
             .map_err(err)?
-            .set_error_message("Use match, create or exclude.")
+            .set_error_message(format!("Use {}.", Action::CHOICES))
             .map_err(err)?;
         let ids = DataValidation::new()
             .allow_list_formula(Formula::new(format!(

@@ -35,9 +35,15 @@ pub struct AutotaskOptions {
     /// Autotask ids linked to Passportal records, per entity whose deletions are to be checked in
     /// this extract (what a deletion would retire).
     pub known: BTreeMap<Entity, BTreeSet<i64>>,
+    /// Autotask ids the ledger's backlog still owes, per entity: an incremental read brings
+    /// them back whether or not they changed, so each night can show and apply them.
+    pub owed: BTreeMap<Entity, BTreeSet<i64>>,
     /// Draw progress bars when stderr is a terminal (log lines otherwise).
     pub progress_bars: bool,
 }
+
+/// Ids per `in` condition of the owed-records filter.
+const OWED_PER_CONDITION: usize = 500;
 
 /// What was extracted of one entity.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -80,13 +86,31 @@ pub struct AutotaskSummary {
     pub watermarks: BTreeMap<Entity, DateTime<Utc>>,
 }
 
-fn stamp_filter(spec: &Spec, mode: Mode) -> Vec<Filter> {
+/// What an incremental read asks for: records changed since the watermark, or owed by the
+/// backlog (`id in (...)`, in conditions of at most 500 ids).
+fn stamp_filter(spec: &Spec, mode: Mode, opts: &AutotaskOptions) -> Vec<Filter> {
     match (mode, spec.stamp_field) {
-        (Mode::Since { since }, Some(field)) => vec![Filter::cond(
-            field,
-            "gt",
-            since.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        )],
+        (Mode::Since { since }, Some(field)) => {
+            let changed = Filter::cond(
+                field,
+                "gt",
+                since.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            );
+            let owed: Vec<i64> = spec
+                .entity
+                .and_then(|e| opts.owed.get(&e))
+                .map(|ids| ids.iter().copied().collect())
+                .unwrap_or_default();
+            if owed.is_empty() {
+                return vec![changed];
+            }
+            let mut any = vec![changed];
+            any.extend(
+                owed.chunks(OWED_PER_CONDITION)
+                    .map(|ids| Filter::cond("id", "in", ids.to_vec())),
+            );
+            vec![Filter::or(any)]
+        }
         _ => Vec::new(),
     }
 }
@@ -220,7 +244,7 @@ impl Ctx<'_> {
                 let pager = Pager {
                     client: self.client,
                     endpoint: spec.endpoint,
-                    filters: stamp_filter(spec, cp.mode),
+                    filters: stamp_filter(spec, cp.mode, self.opts),
                     include: Vec::new(),
                     workers,
                     total,
@@ -400,7 +424,7 @@ pub async fn extract(
                 Ok::<u64, ExtractError>(cp.finished.map_or(0, |f| f.rows))
             } else {
                 Ok(client
-                    .count(spec.endpoint, &stamp_filter(spec, cp.mode))
+                    .count(spec.endpoint, &stamp_filter(spec, cp.mode, opts))
                     .await?)
             }
         }))
