@@ -22,7 +22,8 @@ import score
 import stage
 
 HERE = Path(__file__).resolve().parent
-RELEASE = Path("/var/tmp/atpp-release/release/atpp")
+# The release binary of this checkout (`cargo build --release`).
+RELEASE = HERE.parents[2] / "target" / "release" / "atpp"
 
 
 def timed(cmd: list[str], log: Path) -> dict[str, float]:
