@@ -3,7 +3,7 @@
 Jaro-Winkler levels, its tokens by how many they share (3, 2, fewer), and its first token exactly (with term
 frequency adjustment); u estimated by random sampling, the match prior from an exact normalised
 name, m by EM blocked on the first and on the last token. Pairs to score are blocked on the first
-token or on the alphabetically first token (word order changes); each company's pairs at or
+token or on the alphabetically first token other than and/of (word order changes); each company's pairs at or
 above the match-probability threshold are matched one to one, best first.
 
 Usage: python peer_splink.py RUN_DIR OUT.csv [--threshold 0.3]
@@ -22,6 +22,10 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from common import normalise, one_to_one, read_side, write_pairs
 
 
+# Words too common to block on ("Baker and Moss" / "Moss and Baker" must not block on "and").
+STOP = {"and", "of"}
+
+
 def frame(rows: list[tuple[int, str]]) -> pa.Table:
     names = [normalise(n) for _, n in rows]
     tokens = [n.split() for n in names]
@@ -31,7 +35,7 @@ def frame(rows: list[tuple[int, str]]) -> pa.Table:
         "tokens": [t or None for t in tokens],
         "first_token": [t[0] if t else None for t in tokens],
         "last_token": [t[-1] if t else None for t in tokens],
-        "min_token": [min(t) if t else None for t in tokens],
+        "min_token": [min((w for w in t if w not in STOP), default=None) for t in tokens],
     })
 
 
