@@ -173,17 +173,7 @@ pub fn make(
     let mut facts: BTreeMap<Entity, overview::EntityFacts> = BTreeMap::new();
     for &entity in &entities {
         let mut proposals = read_proposals(run, entity)?;
-        let written: BTreeMap<i64, review::Written> = proposals
-            .iter()
-            .map(|(id, p)| {
-                let w = review::Written {
-                    action: p.action,
-                    passportal_id: p.passportal_id,
-                    cells: p.cells.clone(),
-                };
-                (*id, w)
-            })
-            .collect();
+        let written = crate::stages::matching::written(&proposals);
         let columns: BTreeSet<String> = written
             .values()
             .flat_map(|w| w.cells.keys().cloned())

@@ -19,7 +19,7 @@
 use super::{Action, Candidate, Method, ReviewRow};
 use crate::model::entity::Entity;
 use crate::model::pipeline::{Approval, Pipeline, SyncConfig};
-use crate::stages::review::{self, check_rows, read_tables};
+use crate::stages::review::{check_rows, read_tables};
 use crate::store::ledger::{BacklogRow, Ledger, LedgerError, Owed};
 use crate::store::staging::Run;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -171,17 +171,7 @@ pub fn harvest(ledger: &Ledger, previous: &Run) -> Result<Harvest, super::MatchS
             continue;
         }
         let proposals = super::read_proposals(previous, entity)?;
-        let written: BTreeMap<i64, review::Written> = proposals
-            .iter()
-            .map(|(id, p)| {
-                let w = review::Written {
-                    action: p.action,
-                    passportal_id: p.passportal_id,
-                    cells: p.cells.clone(),
-                };
-                (*id, w)
-            })
-            .collect();
+        let written = super::written(&proposals);
         let Ok(tables) = read_tables(&previous.dir, &previous.id, entity, None) else {
             continue;
         };

@@ -22,6 +22,8 @@ mod stage;
 
 pub use decide::{match_all, AutotaskSide, Decisions, Memory, PassportalSide};
 pub use spec::{MatchSpec, Rule, Within};
-pub use stage::{proposals_path, read_proposals, run, MatchStageError, MatchSummary, Proposal};
+pub use stage::{
+    proposals_path, read_proposals, run, written, MatchStageError, MatchSummary, Proposal,
+};
 
 pub use crate::model::decision::{Action, Candidate, CandidateRow, Method, ReviewRow};

@@ -78,6 +78,24 @@ fn write_proposals(path: &Path, rows: &[ReviewRow]) -> Result<u64, ParquetError>
     write_frame(path, &df)
 }
 
+/// What the match stage wrote for each row, as the review reader checks edited tables against
+/// it.
+pub fn written(
+    proposals: &BTreeMap<i64, Proposal>,
+) -> BTreeMap<i64, crate::stages::review::Written> {
+    proposals
+        .iter()
+        .map(|(id, p)| {
+            let w = crate::stages::review::Written {
+                action: p.action,
+                passportal_id: p.passportal_id,
+                cells: p.cells.clone(),
+            };
+            (*id, w)
+        })
+        .collect()
+}
+
 /// Read a run's proposals for an entity, by Autotask id.
 pub fn read_proposals(run: &Run, entity: Entity) -> Result<BTreeMap<i64, Proposal>, ParquetError> {
     let path = run.path(&proposals_path(entity));

@@ -29,6 +29,25 @@ pub enum Mode {
     Since { since: DateTime<Utc> },
 }
 
+impl Mode {
+    /// Read `entity` from its watermark minus `extract.overlap_secs`. An overlap longer than the
+    /// watermark's age re-reads more than the run could have missed (records the last run
+    /// already staged): said, not refused, because a run re-started minutes after a failed one
+    /// is exactly that case and must still go on.
+    pub fn since_watermark(entity: &str, watermark: DateTime<Utc>, overlap_secs: u64) -> Mode {
+        let age = (Utc::now() - watermark).num_seconds().max(0);
+        if overlap_secs as i64 > age {
+            tracing::warn!(
+                "extract.overlap_secs ({overlap_secs} s) is longer than the age of the {entity} \
+                 watermark ({age} s): this extract re-reads records an earlier run already staged"
+            );
+        }
+        Mode::Since {
+            since: watermark - chrono::Duration::seconds(overlap_secs as i64),
+        }
+    }
+}
+
 /// An id range being paged: records with `after < id <= upto`. `after` is the last id whose
 /// record is committed (`None`: from the start); `upto == None` is open-ended.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use crate::api::autotask::models::{
 use crate::api::autotask::{AutotaskClient, Filter};
 use crate::model::entity::Entity;
 use crate::model::pipeline::ExtractConfig;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -396,10 +396,7 @@ pub async fn extract(
                 let watermark = spec.entity.and_then(|e| opts.watermarks.get(&e));
                 let mode = match (watermark, spec.stamp_field) {
                     (Some(w), Some(_)) if cfg.incremental && !opts.full_refresh => {
-                        overlap_check(spec.key, *w, cfg.overlap_secs);
-                        Mode::Since {
-                            since: *w - Duration::seconds(cfg.overlap_secs as i64),
-                        }
+                        Mode::since_watermark(spec.key, *w, cfg.overlap_secs)
                     }
                     _ => Mode::Full,
                 };
@@ -601,17 +598,4 @@ fn threshold_budget(
         threshold,
         used_at_start: used,
     })
-}
-
-/// An overlap longer than the watermark's age re-reads more than the run could have missed
-/// (every record the last run already staged since before it): said, not refused, because a
-/// run re-started minutes after a failed one is exactly that case and must still go on.
-fn overlap_check(entity: &str, watermark: DateTime<Utc>, overlap_secs: u64) {
-    let age = (Utc::now() - watermark).num_seconds().max(0);
-    if overlap_secs as i64 > age {
-        tracing::warn!(
-            "extract.overlap_secs ({overlap_secs} s) is longer than the age of the {entity} \
-             watermark ({age} s): this extract re-reads records an earlier run already staged"
-        );
-    }
 }
