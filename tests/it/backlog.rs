@@ -345,24 +345,17 @@ async fn nights_with_failures_partial_decisions_and_prunes_forget_nothing() {
     .iter()
     .map(|n| (add_company(&world, n), n.to_string()))
     .collect();
-    let instance = world.passportal.with_instance(|i| i.clone());
-    let faulty = PassportalSim::new(
-        instance,
-        atpp::commands::demo::sim_passportal_credentials(),
-        PassportalSimOptions {
-            faults: WriteFaultPlan {
-                seed: 5,
-                rate_500: 0.85,
-                rate_applied_then_hang_ms: 0.15,
-                hang_ms: 2_500,
-                ..WriteFaultPlan::default()
-            },
-            ..PassportalSimOptions::default()
+    let (faulty, server) = faulty_copy(
+        &world,
+        WriteFaultPlan {
+            seed: 5,
+            rate_500: 0.85,
+            rate_applied_then_hang_ms: 0.15,
+            hang_ms: 2_500,
+            ..WriteFaultPlan::default()
         },
-    );
-    let server = atpp::sim::passportal::serve(faulty.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("faulty simulator");
+    )
+    .await;
     let night2 = {
         let mut pipeline = app.pipeline.clone();
         pipeline.passportal.base_url = server.base_url();
@@ -465,22 +458,15 @@ async fn a_create_that_keeps_failing_stops_being_retried_and_needs_a_person() {
 
     // Night 2: a new company whose create is refused (every write fails).
     let id = add_company(&world, "Halcyon Verge Surveying");
-    let instance = world.passportal.with_instance(|i| i.clone());
-    let faulty = PassportalSim::new(
-        instance,
-        atpp::commands::demo::sim_passportal_credentials(),
-        PassportalSimOptions {
-            faults: WriteFaultPlan {
-                seed: 1,
-                rate_500: 1.0,
-                ..WriteFaultPlan::default()
-            },
-            ..PassportalSimOptions::default()
+    let (faulty, server) = faulty_copy(
+        &world,
+        WriteFaultPlan {
+            seed: 1,
+            rate_500: 1.0,
+            ..WriteFaultPlan::default()
         },
-    );
-    let server = atpp::sim::passportal::serve(faulty.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("faulty simulator");
+    )
+    .await;
     let night2 = {
         let mut pipeline = app.pipeline.clone();
         pipeline.passportal.base_url = server.base_url();
@@ -534,4 +520,25 @@ async fn a_create_that_keeps_failing_stops_being_retried_and_needs_a_person() {
     );
     assert!(night4.needs_person.is_empty());
     world.stop().await;
+}
+
+/// A copy of the world's Passportal, as it holds now, that misbehaves on writes as `faults`
+/// says, served on loopback: a faulty night's Passportal.
+async fn faulty_copy(
+    world: &World,
+    faults: WriteFaultPlan,
+) -> (std::sync::Arc<PassportalSim>, atpp::sim::RunningSim) {
+    let instance = world.passportal.with_instance(|i| i.clone());
+    let faulty = PassportalSim::new(
+        instance,
+        atpp::commands::demo::sim_passportal_credentials(),
+        PassportalSimOptions {
+            faults,
+            ..PassportalSimOptions::default()
+        },
+    );
+    let server = atpp::sim::passportal::serve(faulty.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("faulty simulator");
+    (faulty, server)
 }
