@@ -56,42 +56,6 @@ impl Rule {
             Rule::NameThenAddress | Rule::SerialThenName => &[],
         }
     }
-
-    /// The staged columns the rule compares with the candidate, most trusted first.
-    pub fn compares(self) -> &'static [&'static str] {
-        match self {
-            Rule::CompanyName => &["company_name", "phone", "postal_code"],
-            Rule::Person => &["email", "first_name", "last_name"],
-            Rule::ContactModel => &[
-                "email_address",
-                "first_name",
-                "last_name",
-                "address_line",
-                "city",
-                "zip_code",
-                "state",
-                "phone",
-                "mobile_phone",
-            ],
-            Rule::NameThenAddress => &["name", "address1", "city"],
-            Rule::SerialThenName => &[
-                "serial_number",
-                "reference_title",
-                "rmm_device_audit_hostname",
-            ],
-        }
-    }
-
-    /// Every column the rule reads, blocking first, each once.
-    pub fn columns(self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = Vec::new();
-        for c in self.blocking().iter().chain(self.compares()) {
-            if !out.contains(c) {
-                out.push(c);
-            }
-        }
-        out
-    }
 }
 
 /// Where an entity's candidates come from.
